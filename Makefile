@@ -1,0 +1,38 @@
+# addon-operator — see README.md. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BIN := $(CURDIR)/bin
+GO ?= go
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help build test test-e2e bench lint dev tools
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+tools: ## build the local control plane (etcd, kube-*, kubectl, kwok) into bin/
+	@test/tools/build.sh
+
+build: ## build bin/addon-operator
+	$(GO) build -o $(BIN)/addon-operator ./cmd/addon-operator
+
+test: tools ## unit and integration tests on the real local cluster, then a stray-process check
+	$(GO) test -count=1 -timeout 30m ./...
+	@test/check-no-strays.sh
+
+test-e2e: tools ## end-to-end tests only (operator process against the local cluster)
+	$(GO) test -count=1 -timeout 45m ./test/...
+	@test/check-no-strays.sh
+
+bench: tools ## benchmarks; figures go to docs/performance.md
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+dev: tools ## run the local cluster with three fake nodes (Ctrl-C stops everything)
+	$(GO) build -o $(BIN)/dev ./test/dev
+	$(BIN)/dev
