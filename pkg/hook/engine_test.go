@@ -1,0 +1,248 @@
+package hook
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dlog "github.com/deckhouse/deckhouse/pkg/log"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seedops/addon-operator/test/cluster"
+)
+
+var testCluster *cluster.Cluster
+
+// The controller-manager runs so that the garbage collector finishes foreground deletes.
+func TestMain(m *testing.M) {
+	os.Exit(cluster.Main(m, cluster.Options{ControllerManager: true}, &testCluster))
+}
+
+// recorder collects engine events.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) handle(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) snapshot() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// waitFor polls until cond holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startEngine(t *testing.T, rec *recorder) *Engine {
+	t.Helper()
+	e, err := NewEngine(testCluster.Config, rec.handle, slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("engine: %v", err)
+		}
+	})
+	return e
+}
+
+func createNamespace(t *testing.T, name string) {
+	t.Helper()
+	_, err := testCluster.Client().CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// A kubernetes binding with a jqFilter: Synchronization lists what exists,
+// then an event fires only when the filtered result changes.
+func TestEngineKubernetesBindingJqFilter(t *testing.T) {
+	ctx := context.Background()
+	ns := "engine-jq"
+	createNamespace(t, ns)
+	cms := testCluster.Client().CoreV1().ConfigMaps(ns)
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "1"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig([]byte(`configVersion: v1
+kubernetes:
+- name: sized
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: [`+ns+`]}}
+  labelSelector: {matchLabels: {watch: me}}
+  jqFilter: .data.size
+  queue: sizes
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Hook{Name: "sizes.sh", ValuesKey: "global", Bindings: cfg}
+	rec := &recorder{}
+	e := startEngine(t, rec)
+
+	syncs, err := e.Enable(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(syncs) != 1 || !syncs[0].Sync || syncs[0].Queue != "sizes" || syncs[0].Binding != "sized" || !syncs[0].Execute {
+		t.Fatalf("synchronization events = %+v", syncs)
+	}
+	data, err := ContextsJSON(e.Snapshots(h, syncs[0].Contexts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got[0]["type"] != "Synchronization" || len(got[0]["objects"].([]any)) != 1 {
+		t.Fatalf("synchronization context = %s", data)
+	}
+	if fr := got[0]["objects"].([]any)[0].(map[string]any)["filterResult"]; fr != "1" {
+		t.Errorf("filterResult = %v, want \"1\"", fr)
+	}
+	e.Unlock(h)
+
+	// A change outside the filter: no event. A change inside: one event.
+	cm, _ := cms.Get(ctx, "first", metav1.GetOptions{})
+	cm.Annotations = map[string]string{"unrelated": "change"}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm, _ = cms.Get(ctx, "first", metav1.GetOptions{})
+	cm.Data["size"] = "2"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the size change event", func() bool { return len(rec.snapshot()) >= 1 })
+	time.Sleep(500 * time.Millisecond) // let a wrongly fired event for the annotation arrive, too
+	events := rec.snapshot()
+	if len(events) != 1 {
+		t.Fatalf("got %d events, want exactly 1 (the annotation change must not fire): %+v", len(events), events)
+	}
+	data, _ = ContextsJSON(e.Snapshots(h, events[0].Contexts))
+	if !strings.Contains(string(data), `"watchEvent":"Modified"`) || !strings.Contains(string(data), `"filterResult":"2"`) {
+		t.Errorf("event context = %s", data)
+	}
+
+	// Disabled hooks get no more events.
+	e.Disable(h)
+	cm, _ = cms.Get(ctx, "first", metav1.GetOptions{})
+	cm.Data["size"] = "3"
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(rec.snapshot()); n != 1 {
+		t.Errorf("disabled hook got %d events, want none after Disable", n-1)
+	}
+}
+
+func TestEngineSchedule(t *testing.T) {
+	cfg, err := ParseConfig([]byte("configVersion: v1\nschedule:\n- name: tick\n  crontab: \"* * * * * *\"\n  queue: cron\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Hook{Name: "m/hooks/tick.sh", Module: "m", ValuesKey: "m", Bindings: cfg}
+	rec := &recorder{}
+	e := startEngine(t, rec)
+	if _, err := e.Enable(h); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "two schedule events", func() bool { return len(rec.snapshot()) >= 2 })
+	ev := rec.snapshot()[0]
+	if ev.Binding != "tick" || ev.Queue != "cron" {
+		t.Errorf("event = %+v", ev)
+	}
+	data, _ := ContextsJSON(ev.Contexts)
+	if string(data) != `[{"binding":"tick","type":"Schedule"}]`+"\n" && string(data) != `[{"binding":"tick","type":"Schedule"}]` {
+		t.Errorf("schedule context = %s", data)
+	}
+}
+
+// KUBERNETES_PATCH_PATH operations, as a hook writes them, reach the cluster.
+func TestEngineApplyKubernetes(t *testing.T) {
+	ctx := context.Background()
+	ns := "engine-patch"
+	createNamespace(t, ns)
+	e := startEngine(t, &recorder{})
+	cms := testCluster.Client().CoreV1().ConfigMaps(ns)
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	spec := strings.ReplaceAll(`
+{"operation":"Create","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"created","namespace":"NS"},"data":{"a":"1"}}}
+{"operation":"CreateIfNotExists","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"created","namespace":"NS"},"data":{"a":"ignored"}}}
+{"operation":"CreateOrUpdate","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"upserted","namespace":"NS"},"data":{"b":"2"}}}
+{"operation":"MergePatch","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"created","mergePatch":{"data":{"merged":"yes"}}}
+{"operation":"JSONPatch","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"upserted","jsonPatch":[{"op":"add","path":"/data/json","value":"yes"}]}
+{"operation":"JQPatch","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"upserted","jqFilter":".data.jq = \"yes\""}
+{"operation":"Delete","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"doomed"}
+{"operation":"DeleteInBackground","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"absent"}
+{"operation":"DeleteNonCascading","apiVersion":"v1","kind":"ConfigMap","namespace":"NS","name":"absent-too"}
+`, "NS", ns)
+	dir := t.TempDir()
+	path := script(t, dir, "patcher.sh", "cat > \"$KUBERNETES_PATCH_PATH\" <<'EOP'\n"+spec+"EOP\n")
+	out, err := newTestRunner(t, time.Minute, nil).Run(ctx, &Hook{Name: "patcher.sh", Path: path, ValuesKey: "global"}, Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.KubernetesOperations) != 9 {
+		t.Fatalf("parsed %d operations, want 9", len(out.KubernetesOperations))
+	}
+	if err := e.ApplyKubernetes(out.KubernetesOperations); err != nil {
+		t.Fatal(err)
+	}
+	created, err := cms.Get(ctx, "created", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Data["a"] != "1" || created.Data["merged"] != "yes" {
+		t.Errorf("created.data = %v", created.Data)
+	}
+	upserted, err := cms.Get(ctx, "upserted", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upserted.Data["b"] != "2" || upserted.Data["json"] != "yes" || upserted.Data["jq"] != "yes" {
+		t.Errorf("upserted.data = %v", upserted.Data)
+	}
+	if _, err := cms.Get(ctx, "doomed", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("doomed: err = %v, want NotFound", err)
+	}
+
+	// A patch of a missing object is an error naming the object.
+	missing, _ := ParseOperationsForTest(`{"operation":"MergePatch","apiVersion":"v1","kind":"ConfigMap","namespace":"` + ns + `","name":"ghost","mergePatch":{"data":{"x":"y"}}}`)
+	err = e.ApplyKubernetes(missing)
+	if err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Errorf("patch of a missing object: error = %v, want one naming ghost", err)
+	}
+}

@@ -1,0 +1,200 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// Sentinel errors of a hook run.
+var (
+	// ErrFailed: the hook exited non-zero.
+	ErrFailed = errors.New("hook failed")
+	// ErrTimeout: the hook ran longer than its timeout and was killed.
+	ErrTimeout = errors.New("hook timed out")
+	// ErrBadOutput: a result file the hook wrote is unusable; nothing of the
+	// run is applied.
+	ErrBadOutput = errors.New("hook wrote an invalid result file")
+)
+
+// Config holds the runner's settings.
+type Config struct {
+	// Timeout bounds one hook run (and `--config`); the process group is
+	// killed when it expires.
+	Timeout time.Duration
+	// TmpDir holds the per-run files (binding context, values, patches).
+	TmpDir string
+	// LogLimit caps the hook output bytes logged per run; the rest is
+	// drained and dropped with one warning.
+	LogLimit int
+}
+
+// BindFlags registers the runner's flags with their defaults.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Timeout, "hook-timeout", 10*time.Minute, "kill a hook that runs longer than this")
+	fs.StringVar(&c.TmpDir, "tmp-dir", envOr("ADDON_OPERATOR_TMP_DIR", filepath.Join(os.TempDir(), "addon-operator")), "directory for hook input and output files (env ADDON_OPERATOR_TMP_DIR)")
+	fs.IntVar(&c.LogLimit, "hook-log-limit", 1<<20, "bytes of hook stdout/stderr logged per run; the rest is dropped")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Runner executes hook processes. It is safe for concurrent use; each run
+// has its own files.
+type Runner struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewRunner returns a Runner; zero Config fields get their flag defaults.
+func NewRunner(cfg Config, log *slog.Logger) *Runner {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.TmpDir == "" {
+		cfg.TmpDir = filepath.Join(os.TempDir(), "addon-operator")
+	}
+	if cfg.LogLimit <= 0 {
+		cfg.LogLimit = 1 << 20
+	}
+	return &Runner{cfg: cfg, log: log}
+}
+
+// Input is what a hook run reads.
+type Input struct {
+	// Binding is the binding (or group) name, for logs.
+	Binding string
+	// Contexts is the binding context list as JSON (see ContextsJSON).
+	Contexts []byte
+	// Values and ConfigValues are the full trees ({global: …, <key>: …})
+	// the hook reads from VALUES_PATH and CONFIG_VALUES_PATH.
+	Values       values.Values
+	ConfigValues values.Values
+}
+
+// Config runs `path --config` and returns its stdout.
+func (r *Runner) Config(ctx context.Context, name, path string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := r.exec(ctx, name, "--config", path, []string{"--config"}, nil, &stdout)
+	if err != nil {
+		return nil, err
+	}
+	return stdout.Bytes(), nil
+}
+
+// Run executes the hook once with the hook protocol's files and returns what
+// it asked for. A non-zero exit wraps ErrFailed (with the tail of stderr),
+// an expired timeout ErrTimeout, an unusable result file ErrBadOutput naming
+// the file. Result files are parsed only after a successful exit; on any
+// error nothing is returned to apply.
+func (r *Runner) Run(ctx context.Context, h *Hook, in Input) (Output, error) {
+	files, err := newRunFiles(r.cfg.TmpDir)
+	if err != nil {
+		return Output{}, err
+	}
+	defer files.remove()
+	if err := files.writeInputs(in); err != nil {
+		return Output{}, err
+	}
+	if err := r.exec(ctx, h.Name, in.Binding, h.Path, nil, files.env(), nil); err != nil {
+		return Output{}, err
+	}
+	return files.readOutputs(h)
+}
+
+// exec runs one process in the executable's directory with its own process
+// group, logs its output line by line, and kills the group on timeout or
+// ctx cancellation. With stdout non-nil, stdout is captured instead of logged.
+func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env []string, stdout *bytes.Buffer) error {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+
+	cmd := exec.Command(path, args...)
+	cmd.Dir = filepath.Dir(path)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	log := r.log.With("hook", name, "binding", binding)
+	out := newLogWriter(log, "stdout", r.cfg.LogLimit)
+	errOut := newLogWriter(log, "stderr", r.cfg.LogLimit)
+	if stdout != nil {
+		cmd.Stdout = &limitedBuffer{buf: stdout, limit: 4 << 20}
+	} else {
+		cmd.Stdout = out
+	}
+	cmd.Stderr = errOut
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case err = <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			err = <-done
+		}
+		// Children that kept the pipes open are gone with the group.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	out.Close()
+	errOut.Close()
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+		}
+		return ctx.Err()
+	}
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			tail := strings.TrimSpace(errOut.Tail())
+			if tail != "" {
+				return fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), tail)
+			}
+			return fmt.Errorf("%w: exit code %d", ErrFailed, exitErr.ExitCode())
+		}
+		return fmt.Errorf("run %s: %w", path, err)
+	}
+	if stdout != nil && stdout.Len() == 0 {
+		return fmt.Errorf("%w: %s --config printed nothing", ErrInvalidConfig, path)
+	}
+	return nil
+}
+
+// limitedBuffer keeps at most limit bytes and drops the rest.
+type limitedBuffer struct {
+	buf   *bytes.Buffer
+	limit int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.limit - b.buf.Len(); room > 0 {
+		if len(p) > room {
+			b.buf.Write(p[:room])
+		} else {
+			b.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}

@@ -1,0 +1,214 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// script writes an executable bash hook into dir and returns its path.
+func script(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/usr/bin/env bash\nset -euo pipefail\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func newTestRunner(t *testing.T, timeout time.Duration, logs *bytes.Buffer) *Runner {
+	t.Helper()
+	if logs == nil {
+		logs = &bytes.Buffer{}
+	}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return NewRunner(Config{Timeout: timeout, TmpDir: t.TempDir(), LogLimit: 1 << 16}, log)
+}
+
+func moduleHook(path string) *Hook {
+	return &Hook{Name: "010-demo/hooks/" + filepath.Base(path), Path: path, Module: "demo", ValuesKey: "demo"}
+}
+
+func TestRunProtocol(t *testing.T) {
+	dir := t.TempDir()
+	path := script(t, dir, "hooks/patch.sh", `
+# reads its inputs, writes every kind of output
+binding=$(jq -r '.[0].binding' "$BINDING_CONTEXT_PATH")
+replicas=$(jq -r '.demo.replicas' "$VALUES_PATH")
+nodes=$(jq -r '.global.discovery.nodeCount' "$VALUES_PATH")
+cfg=$(jq -r '.demo.setting' "$CONFIG_VALUES_PATH")
+echo "binding=$binding replicas=$replicas nodes=$nodes cfg=$cfg"
+jq -nc --argjson r "$replicas" '[{"op":"add","path":"/demo/internal/replicas","value":($r+1)}]' > "$VALUES_JSON_PATCH_PATH"
+echo '{"op":"add","path":"/demo/internal/binding","value":"'"$binding"'"}' >> "$VALUES_JSON_PATCH_PATH"
+echo '[{"op":"add","path":"/demo/password","value":"s3cret"}]' > "$CONFIG_VALUES_JSON_PATCH_PATH"
+cat > "$KUBERNETES_PATCH_PATH" <<'EOP'
+{"operation":"CreateOrUpdate","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default"}}}
+EOP
+echo '{"name":"demo_runs_total","action":"add","value":1,"labels":{"a":"b"}}' > "$METRICS_PATH"
+echo "to stderr" >&2
+`)
+	var logs bytes.Buffer
+	r := newTestRunner(t, time.Minute, &logs)
+	in := Input{
+		Binding:      "beforeHelm",
+		Contexts:     []byte(`[{"binding":"beforeHelm"}]`),
+		Values:       values.Values{"global": map[string]any{"discovery": map[string]any{"nodeCount": 3.0}}, "demo": map[string]any{"replicas": 2.0}},
+		ConfigValues: values.Values{"demo": map[string]any{"setting": "on"}},
+	}
+	out, err := r.Run(context.Background(), moduleHook(path), in)
+	if err != nil {
+		t.Fatalf("run: %v\nlogs:\n%s", err, logs.String())
+	}
+	got, err := values.Values{}.Apply(out.ValuesPatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := values.Values{"demo": map[string]any{"internal": map[string]any{"replicas": 3.0, "binding": "beforeHelm"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values after patch (-want +got):\n%s", diff)
+	}
+	if len(out.ConfigValuesPatch) != 1 || out.ConfigValuesPatch[0].Path != "/demo/password" {
+		t.Errorf("config values patch = %+v", out.ConfigValuesPatch)
+	}
+	if len(out.KubernetesOperations) != 1 || !strings.Contains(out.KubernetesOperations[0].Description(), "ConfigMap") {
+		t.Errorf("kubernetes operations = %v", out.KubernetesOperations)
+	}
+	if len(out.Metrics) != 1 || out.Metrics[0].Name != "demo_runs_total" {
+		t.Errorf("metrics = %+v", out.Metrics)
+	}
+	for _, want := range []string{"binding=beforeHelm replicas=2 nodes=3 cfg=on", "to stderr", "hook=010-demo/hooks/patch.sh"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+	if entries, _ := os.ReadDir(r.cfg.TmpDir); len(entries) != 0 {
+		t.Errorf("run files left behind: %v", entries)
+	}
+}
+
+func TestRunFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		timeout time.Duration
+		wantIs  error
+		wantMsg string
+	}{
+		{name: "exit 1", body: "echo 'cannot reach api' >&2; exit 1", wantIs: ErrFailed, wantMsg: "exit code 1: cannot reach api"},
+		{name: "garbage values patch", body: `echo 'this is not json' > "$VALUES_JSON_PATCH_PATH"`, wantIs: ErrBadOutput, wantMsg: "VALUES_JSON_PATCH_PATH"},
+		{name: "patch of another module", body: `echo '[{"op":"add","path":"/other/x","value":1}]' > "$VALUES_JSON_PATCH_PATH"`, wantIs: ErrBadOutput, wantMsg: "may only patch /demo/"},
+		{name: "global patch from a module hook", body: `echo '[{"op":"add","path":"/global/x","value":1}]' > "$CONFIG_VALUES_JSON_PATCH_PATH"`, wantIs: ErrBadOutput, wantMsg: "CONFIG_VALUES_JSON_PATCH_PATH: operation 0 (add /global/x)"},
+		{name: "bad patch op", body: `echo '[{"op":"merge","path":"/demo/x","value":1}]' > "$VALUES_JSON_PATCH_PATH"`, wantIs: ErrBadOutput, wantMsg: `op "merge" is not one of`},
+		{name: "bad kubernetes patch", body: `echo '{"operation":"Explode"}' > "$KUBERNETES_PATCH_PATH"`, wantIs: ErrBadOutput, wantMsg: "KUBERNETES_PATCH_PATH"},
+		{name: "bad metrics", body: `echo '{"name":"x","action":"add"}' > "$METRICS_PATH"`, wantIs: ErrBadOutput, wantMsg: "'value' is required"},
+		{name: "never exits", body: "sleep 600", timeout: 500 * time.Millisecond, wantIs: ErrTimeout, wantMsg: "timed out after 500ms"},
+		{name: "never exits, with a child holding stdout", body: "sleep 600 & sleep 600", timeout: 500 * time.Millisecond, wantIs: ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = time.Minute
+			}
+			path := script(t, t.TempDir(), "hook.sh", tt.body)
+			start := time.Now()
+			_, err := newTestRunner(t, timeout, nil).Run(context.Background(), moduleHook(path), Input{})
+			if !errors.Is(err, tt.wantIs) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("error = %v, want %v containing %q", err, tt.wantIs, tt.wantMsg)
+			}
+			if tt.timeout > 0 && time.Since(start) > 10*time.Second {
+				t.Errorf("a timed-out hook held the runner for %s", time.Since(start))
+			}
+		})
+	}
+}
+
+// A hook writing far more than the log budget finishes, and the log holds
+// the budget plus one truncation warning.
+func TestRunOutputIsBounded(t *testing.T) {
+	path := script(t, t.TempDir(), "chatty.sh", `head -c 20000000 /dev/zero | tr '\0' 'x' | fold -w 1000`)
+	var logs bytes.Buffer
+	r := newTestRunner(t, time.Minute, &logs)
+	if _, err := r.Run(context.Background(), moduleHook(path), Input{}); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() > 200<<10 {
+		t.Errorf("logged %d bytes for a 64 KiB budget", logs.Len())
+	}
+	if got := strings.Count(logs.String(), "hook output truncated"); got != 1 {
+		t.Errorf("truncation warnings = %d, want 1", got)
+	}
+}
+
+func TestConfigOutput(t *testing.T) {
+	dir := t.TempDir()
+	good := script(t, dir, "good.sh", `if [[ "${1:-}" == "--config" ]]; then echo '{"configVersion":"v1","beforeHelm":10}'; exit 0; fi; exit 1`)
+	bad := script(t, dir, "bad.sh", `if [[ "${1:-}" == "--config" ]]; then echo 'configVersion: v1'; echo 'beforeLunch: 1'; exit 0; fi`)
+	silent := script(t, dir, "silent.sh", `exit 0`)
+	r := newTestRunner(t, time.Minute, nil)
+
+	hooks, err := Load(context.Background(), r, []Source{{Name: "m/hooks/good.sh", Path: good, Module: "m", ValuesKey: "m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hooks[0].Bindings.Has(BeforeHelm) || hooks[0].Bindings.Orders[BeforeHelm] != 10 {
+		t.Errorf("bindings = %+v", hooks[0].Bindings)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{bad, `bad.sh: invalid hook config: unknown binding "beforeLunch"`},
+		{silent, "silent.sh --config printed nothing"},
+	} {
+		_, err := Load(context.Background(), r, []Source{{Name: "x", Path: tt.path, Module: "m", ValuesKey: "m"}})
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%s) error = %v, want it to contain %q", filepath.Base(tt.path), err, tt.want)
+		}
+	}
+}
+
+func TestEnabledScript(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		want       bool
+		wantReason string
+		wantErr    string
+	}{
+		{name: "enabled by values", body: `jq -e '.global.discovery.nodeCount > 1' "$VALUES_PATH" >/dev/null && echo true > "$MODULE_ENABLED_RESULT" || echo false > "$MODULE_ENABLED_RESULT"`, want: true},
+		{name: "disabled with reason", body: `echo false > "$MODULE_ENABLED_RESULT"; echo "needs the dep module" > "$MODULE_ENABLED_REASON"`, want: false, wantReason: "needs the dep module"},
+		{name: "reads enabledModules", body: `jq -e '.global.enabledModules | index("dep")' "$VALUES_PATH" >/dev/null && echo true > "$MODULE_ENABLED_RESULT" || echo false > "$MODULE_ENABLED_RESULT"`, want: true},
+		{name: "writes nothing", body: `true`, wantErr: "wrote nothing to MODULE_ENABLED_RESULT"},
+		{name: "writes garbage", body: `echo yes > "$MODULE_ENABLED_RESULT"`, wantErr: `wrote "yes" to MODULE_ENABLED_RESULT`},
+	}
+	vals := values.Values{"global": map[string]any{"discovery": map[string]any{"nodeCount": 3.0}, "enabledModules": []any{"dep"}}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := script(t, t.TempDir(), "enabled", tt.body)
+			got, reason, err := newTestRunner(t, time.Minute, nil).Enabled(context.Background(), "demo", path, vals, values.Values{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || reason != tt.wantReason {
+				t.Errorf("Enabled = %v, %q; want %v, %q", got, reason, tt.want, tt.wantReason)
+			}
+		})
+	}
+}
