@@ -1,0 +1,2 @@
+#!/bin/bash
+# Shared functions for global hooks; not a hook itself.

@@ -1,0 +1,3 @@
+#!/bin/bash
+# Shared functions for the module's hooks; not a hook itself.
+log() { echo "$@" >&2; }
