@@ -115,6 +115,7 @@ func TestLoadFixtureBundle(t *testing.T) {
 					abs(t, "modules/010-ingress-nginx/crds/ingressclassparams.yaml"),
 				},
 				HasChart: true,
+				Releases: true,
 			},
 			{
 				Name:             "cert-manager",
@@ -125,6 +126,7 @@ func TestLoadFixtureBundle(t *testing.T) {
 				Values:           values.Values{"issuer": "letsencrypt", "acme": map[string]any{"email": "admin@example.com"}},
 				EnabledByDefault: ptr(false),
 				HasChart:         true,
+				Releases:         true,
 			},
 			{
 				Name:             "prometheus",

@@ -51,6 +51,10 @@ type Module struct {
 	// HasChart reports whether the module has a Chart.yaml. A module without
 	// one is still a module; the Helm layer synthesizes its chart.
 	HasChart bool
+	// Releases reports whether the module installs a Helm release: it has a
+	// templates/ directory and its chart is not a library chart (a library
+	// is only a dependency of other charts).
+	Releases bool
 }
 
 // moduleDir is a module directory found in a modules dir, before loading.
@@ -89,9 +93,11 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 			m.EnabledByDefault = on
 		}
 	}
-	if m.HasChart, err = readChart(filepath.Join(m.Dir, "Chart.yaml")); err != nil {
+	var library bool
+	if m.HasChart, library, err = readChart(filepath.Join(m.Dir, "Chart.yaml")); err != nil {
 		return nil, err
 	}
+	m.Releases = !library && isDirPath(filepath.Join(m.Dir, "templates"))
 	if m.Schema, err = schema.LoadDir(m.Dir); err != nil {
 		return nil, fmt.Errorf("%w: module %s: %w", ErrInvalidBundle, m.Name, err)
 	}
@@ -179,20 +185,27 @@ func readValuesFile(file string) (values.Values, error) {
 	return v, nil
 }
 
-// readChart reports whether Chart.yaml exists, after checking that it is a
-// YAML map. What the chart says is for the Helm layer to judge.
-func readChart(file string) (bool, error) {
+// readChart reports whether Chart.yaml exists and whether it declares a
+// library chart, after checking that it is a YAML map. The rest of what the
+// chart says is for the Helm layer to judge.
+func readChart(file string) (exists, library bool, err error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read chart: %w", err)
+		return false, false, fmt.Errorf("read chart: %w", err)
 	}
-	if _, err := values.FromYAML(data); err != nil {
-		return false, fmt.Errorf("%w: %s: want a chart description (a map with name, version, ...): %w", ErrInvalidBundle, file, err)
+	meta, err := values.FromYAML(data)
+	if err != nil {
+		return false, false, fmt.Errorf("%w: %s: want a chart description (a map with name, version, ...): %w", ErrInvalidBundle, file, err)
 	}
-	return true, nil
+	return true, meta["type"] == "library", nil
+}
+
+func isDirPath(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 // findEnabledScript returns file when it is an executable file, "" when it

@@ -454,3 +454,24 @@ func TestLoadRelativePathsGiveAbsolutePaths(t *testing.T) {
 		}
 	}
 }
+
+func TestReleases(t *testing.T) {
+	root := moduletest.Bundle(t,
+		moduletest.Text("modules/010-app/templates/cm.yaml", "kind: ConfigMap\n"),
+		moduletest.Text("modules/020-lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n"),
+		moduletest.Text("modules/020-lib/templates/_helpers.tpl", "{{- define \"x\" }}{{ end }}\n"),
+		moduletest.Text("modules/030-hooks-only/values.yaml", "a: 1\n"),
+	)
+	b, err := Load(DefaultPaths(root), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, m := range b.Modules {
+		got[m.Name] = m.Releases
+	}
+	want := map[string]bool{"app": true, "lib": false, "hooks-only": false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Releases by module (-want +got):\n%s", diff)
+	}
+}
