@@ -33,6 +33,7 @@ lint: ## go vet and gofmt
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-dev: tools ## run the local cluster with three fake nodes (Ctrl-C stops everything)
+dev: tools ## run the operator on this bundle in a local cluster with 3 fake nodes (Ctrl-C stops all)
+	$(GO) build -o $(BIN)/addon-operator ./cmd/addon-operator
 	$(GO) build -o $(BIN)/dev ./test/dev
 	$(BIN)/dev

@@ -127,7 +127,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	cmd := exec.Command(path, args...)
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	log := r.log.With("hook", name, "binding", binding)
 	out := newLogWriter(log, "stdout", r.cfg.LogLimit)
 	errOut := newLogWriter(log, "stderr", r.cfg.LogLimit)

@@ -1,12 +1,14 @@
 // Command dev runs the local development environment behind `make dev`: a
-// real control plane (test/cluster) with three fake nodes, in the
-// foreground. Ctrl-C stops every process it started.
+// real control plane (test/cluster) with three fake nodes, the manifests of
+// deploy/ applied, and bin/addon-operator running on the repository's own
+// bundle in the foreground. Ctrl-C stops every process it started.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -60,14 +62,59 @@ func run() error {
 		}
 	}
 
+	root, err := filepath.Abs(".")
+	if err != nil {
+		return err
+	}
+	kubectl := filepath.Join(root, "bin", "kubectl")
+	apply := exec.CommandContext(ctx, kubectl, "--kubeconfig", c.Kubeconfig, "apply", "-k", filepath.Join(root, "deploy"))
+	apply.Stdout, apply.Stderr = os.Stdout, os.Stderr
+	if err := apply.Run(); err != nil {
+		return fmt.Errorf("apply deploy/: %w", err)
+	}
+
 	fmt.Printf(`
-dev: the local cluster is up (logs in %s/logs).
+dev: the local cluster is up (component logs in %s/logs).
+dev: starting the operator on this repository's bundle; its log follows.
+
+In another terminal:
 
   export KUBECONFIG=%s
+  export PATH=%s:$PATH
   kubectl get nodes -L dedicated
+  kubectl get cm -n addon-operator addon-operator -o yaml      # the configuration you edit
+  kubectl edit cm -n addon-operator addon-operator             # e.g. prometheusEnabled: "false"
+  kubectl get secrets -n addon-operator -l owner=helm -L name,version,status   # Helm releases
+  kubectl get deploy,sts,svc -A -l heritage=addon-operator      # what the modules deployed
+  curl -s localhost:9650/metrics | grep addon_operator_          # the operator's metrics
 
 Press Ctrl-C to stop everything.
-`, dir, c.Kubeconfig)
-	<-ctx.Done()
+
+`, dir, c.Kubeconfig, filepath.Join(root, "bin"))
+
+	op := exec.Command(filepath.Join(root, "bin", "addon-operator"),
+		"--kubeconfig", c.Kubeconfig, "--namespace", "addon-operator", "--bundle-dir", root,
+		"--listen-address", "127.0.0.1", "--tmp-dir", filepath.Join(root, ".dev", "tmp"))
+	op.Env = append(os.Environ(), "PATH="+filepath.Join(root, "bin")+":"+os.Getenv("PATH"))
+	op.Stdout, op.Stderr = os.Stdout, os.Stderr
+	op.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := op.Start(); err != nil {
+		return fmt.Errorf("start the operator: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- op.Wait() }()
+	select {
+	case err := <-exited:
+		return fmt.Errorf("the operator exited: %v", err)
+	case <-ctx.Done():
+	}
+	fmt.Println("dev: stopping the operator")
+	_ = op.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		_ = op.Process.Kill()
+		<-exited
+	}
 	return nil
 }

@@ -1,0 +1,44 @@
+// Command addon-operator keeps a cluster's add-on modules installed,
+// configured and up to date. See README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/seedops/addon-operator/pkg/operator"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run maps the command line to the operator and its outcome to an exit
+// code: 0 after a clean stop, 1 on failure, 2 on bad usage.
+func run(args []string) int {
+	if len(args) > 0 && args[0] == "start" {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("addon-operator", flag.ContinueOnError)
+	var cfg operator.Config
+	cfg.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := operator.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "addon-operator:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := operator.Run(ctx, cfg, log); err != nil {
+		log.Error("operator stopped", "error", err)
+		return 1
+	}
+	return 0
+}

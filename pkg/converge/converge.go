@@ -1,0 +1,255 @@
+package converge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/deckhouse/deckhouse/pkg/metrics-storage/operation"
+	sdkpkg "github.com/deckhouse/module-sdk/pkg"
+	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
+
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// ConfigStore is the accepted configuration and the way to change it.
+type ConfigStore interface {
+	Current() configstore.Snapshot
+	Patch(ctx context.Context, p values.Patch) error
+	Events() <-chan configstore.Event
+}
+
+// Releases deploys modules' charts.
+type Releases interface {
+	Deploy(ctx context.Context, name, chartDir string, vals values.Values) (helm.Result, error)
+	Uninstall(ctx context.Context, name string) error
+	List(ctx context.Context) ([]helm.Release, error)
+	ApplyCRDs(ctx context.Context, files []string) error
+}
+
+// Engine delivers hooks' kubernetes and schedule events and applies what
+// hooks ask of the cluster (*hook.Engine).
+type Engine interface {
+	Enable(h *hook.Hook) ([]hook.Event, error)
+	Unlock(h *hook.Hook)
+	Disable(h *hook.Hook)
+	Snapshots(h *hook.Hook, contexts []bctx.BindingContext) []bctx.BindingContext
+	LifecycleContexts(h *hook.Hook, b hook.Binding) []bctx.BindingContext
+	ApplyKubernetes(ops []sdkpkg.PatchCollectorOperation) error
+	ApplyMetrics(h *hook.Hook, ops []operation.MetricOperation) error
+}
+
+// Runner runs hook processes (*hook.Runner).
+type Runner interface {
+	Run(ctx context.Context, h *hook.Hook, in hook.Input) (hook.Output, error)
+	Enabled(ctx context.Context, module, path string, vals, configVals values.Values) (bool, string, error)
+}
+
+// Tracker watches released objects for healing (*helm.Monitor).
+type Tracker interface {
+	Track(release string, objects []helm.ObjectRef)
+	Untrack(release string)
+}
+
+// Queues take tasks (*queue.Set).
+type Queues interface {
+	Add(queue string, t *queue.Task)
+}
+
+// Observer records metrics (*metrics.Metrics).
+type Observer interface {
+	HookRun(module, hook, binding, activation, queue string, d time.Duration, err error, allowFailure bool)
+	ModuleRun(module, activation string, d time.Duration, err error)
+	ModuleDelete(module string, err error)
+	DiscoverError()
+	Convergence(activation string, d time.Duration)
+	ConfigError()
+	Redeployed(module string)
+}
+
+// Bundle is what the converger runs: the loaded bundle and its hooks.
+type Bundle struct {
+	Modules     *module.Bundle
+	GlobalHooks []*hook.Hook
+	// ModuleHooks by module name.
+	ModuleHooks map[string][]*hook.Hook
+}
+
+// Deps are the converger's collaborators.
+type Deps struct {
+	Config   ConfigStore
+	Releases Releases
+	Tracker  Tracker
+	Engine   Engine
+	Runner   Runner
+	Queues   Queues
+	Observer Observer
+	// Backoff gives the wait before re-running a module after its n-th
+	// consecutive failure (queue.Config.Backoff).
+	Backoff func(n int) time.Duration
+	Log     *slog.Logger
+}
+
+// Converger keeps modules converged. Its methods are safe for concurrent
+// use; the work itself runs in tasks on the queues.
+type Converger struct {
+	deps Deps
+	log  *slog.Logger
+
+	mu            sync.Mutex
+	bundle        Bundle
+	modules       []*moduleState // in module order
+	byName        map[string]*moduleState
+	globalDynamic values.Patch
+	enabledNames  []string
+	globalStarted bool
+	firstDone     bool
+	ready         chan struct{}
+}
+
+// New returns a converger for the bundle.
+func New(b Bundle, deps Deps) *Converger {
+	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{})}
+	c.setBundle(b)
+	return c
+}
+
+func (c *Converger) setBundle(b Bundle) {
+	c.bundle = b
+	c.modules = nil
+	c.byName = map[string]*moduleState{}
+	for _, m := range b.Modules.Modules {
+		ms := &moduleState{mod: m, hooks: b.ModuleHooks[m.Name], status: Status{Module: m.Name, Phase: PhaseDisabled}}
+		c.modules = append(c.modules, ms)
+		c.byName[m.Name] = ms
+	}
+}
+
+// Ready is closed once the first converge of all modules has finished
+// (every enabled module attempted once, whatever the outcome).
+func (c *Converger) Ready() <-chan struct{} { return c.ready }
+
+// Start queues the startup work once the configuration is known, then turns
+// configuration events and healing signals into tasks until ctx is done.
+// healing delivers release names whose objects went missing.
+func (c *Converger) Start(ctx context.Context, healing <-chan string) error {
+	events := c.deps.Config.Events()
+	// The first event carries the configuration the startup runs with.
+	select {
+	case <-ctx.Done():
+		return nil
+	case ev := <-events:
+		c.reportConfig(ev)
+	}
+	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
+	for {
+		select {
+		case <-ctx.Done():
+			c.stopRetries()
+			return nil
+		case ev := <-events:
+			c.reportConfig(ev)
+			c.onConfig(ev.Change)
+		case name := <-healing:
+			if c.moduleRunning(name) {
+				c.log.Info("release objects missing, re-applying", "module", name)
+				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, "Healing"))
+			}
+		}
+	}
+}
+
+func (c *Converger) reportConfig(ev configstore.Event) {
+	if ev.Err != nil {
+		c.deps.Observer.ConfigError()
+		c.log.Error("configuration rejected, the last accepted configuration stays in force", "error", ev.Err)
+	}
+}
+
+// onConfig queues the work a configuration change calls for.
+func (c *Converger) onConfig(ch configstore.Change) {
+	if ch.Empty() {
+		return
+	}
+	if ch.Initial || ch.Global || len(ch.Enabled) > 0 {
+		c.deps.Queues.Add(queue.MainQueue, c.convergeTask(activationConfigChanged))
+		return
+	}
+	for _, key := range ch.Modules {
+		m := c.bundleModules().ModuleByValuesKey(key)
+		if m != nil && c.moduleRunning(m.Name) {
+			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(m.Name, activationConfigChanged))
+		}
+	}
+}
+
+func (c *Converger) bundleModules() *module.Bundle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bundle.Modules
+}
+
+// moduleRunning reports whether the module is enabled by the last discovery.
+func (c *Converger) moduleRunning(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := c.byName[name]
+	return ms != nil && ms.enabled
+}
+
+func (c *Converger) stopRetries() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ms := range c.modules {
+		if ms.retry != nil {
+			ms.retry.Stop()
+			ms.retry = nil
+		}
+	}
+}
+
+// Statuses returns every module's status, in module order.
+func (c *Converger) Statuses() []Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Status, 0, len(c.modules))
+	for _, ms := range c.modules {
+		out = append(out, ms.status)
+	}
+	return out
+}
+
+// markReady closes Ready after the first full converge.
+func (c *Converger) markReady() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.firstDone {
+		c.firstDone = true
+		close(c.ready)
+	}
+}
+
+// byOrder groups modules by order number, ascending.
+func byOrder(mods []*moduleState) [][]*moduleState {
+	sorted := append([]*moduleState(nil), mods...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].mod.Order < sorted[j].mod.Order })
+	var groups [][]*moduleState
+	for i, ms := range sorted {
+		if i == 0 || ms.mod.Order != sorted[i-1].mod.Order {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], ms)
+	}
+	return groups
+}
+
+// errGlobal marks failures of global steps in task errors.
+var errGlobal = errors.New("global step failed")

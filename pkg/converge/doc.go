@@ -1,0 +1,24 @@
+// Package converge is the operator's control loop: it turns configuration
+// changes, hook results, Kubernetes and schedule events and healing signals
+// into work on the queues, and that work into hook runs and Helm releases.
+//
+// Lifecycle. At start: global onStartup hooks → Synchronization of global
+// kubernetes bindings → beforeAll → module discovery (`*Enabled` flags, then
+// `enabled` scripts, in module order) → for each disabled module that runs
+// or has a release: beforeDeleteHelm → uninstall → afterDeleteHelm → for each
+// enabled module, modules of the same order in parallel: onStartup (first
+// run) → Synchronization of its kubernetes bindings → beforeHelm → Helm →
+// afterHelm → afterAll. Then:
+//
+//   - a change of the global config section, of any `*Enabled` flag, or of
+//     global values by a global hook re-runs all of the above but onStartup;
+//   - a change of one module's config section, a module hook patching its
+//     module's values, or a deleted object of its release re-runs that module;
+//   - kubernetes and schedule events run the bound hook on its queue.
+//
+// Failures. A failing global step fails its task, which the queue retries
+// with backoff, blocking the main queue (global values feed every module).
+// A failing module does not block others: its error is recorded in its
+// status and the module alone is re-run after a backoff (the queue's
+// backoff settings), until it succeeds or its configuration changes.
+package converge

@@ -1,0 +1,131 @@
+package converge
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/queue"
+)
+
+// Activations that bypass a module's pending retry.
+const (
+	activationConfigChanged = "ConfigChanged"
+	activationRetry         = "Retry"
+)
+
+// Task kinds.
+const (
+	KindStartup      = "Startup"
+	KindConverge     = "Converge"
+	KindModuleRun    = "ModuleRun"
+	KindModuleDelete = "ModuleDelete"
+	KindHookRun      = "HookRun"
+)
+
+func (c *Converger) startupTask() *queue.Task {
+	return &queue.Task{Kind: KindStartup, Key: KindStartup, Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
+		if err := c.adoptReleases(ctx, log); err != nil {
+			return err
+		}
+		if err := c.startGlobal(ctx, log); err != nil {
+			return err
+		}
+		return c.convergeAll(ctx, "OnStartup", log)
+	})}
+}
+
+// convergeTask re-runs beforeAll, discovery, every module and afterAll.
+// Waiting converge tasks are deduplicated.
+func (c *Converger) convergeTask(activation string) *queue.Task {
+	return &queue.Task{
+		Kind: KindConverge, Key: KindConverge,
+		Attrs: []slog.Attr{slog.String("activation", activation)},
+		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
+			return c.convergeAll(ctx, activation, log)
+		}),
+	}
+}
+
+// moduleRunTask re-runs one module. Module failures are handled by the
+// module's own retry, so the task itself never fails.
+func (c *Converger) moduleRunTask(name, activation string) *queue.Task {
+	return &queue.Task{
+		Kind: KindModuleRun, Key: KindModuleRun + "/" + name,
+		Attrs: []slog.Attr{slog.String("module", name), slog.String("activation", activation)},
+		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
+			c.mu.Lock()
+			ms := c.byName[name]
+			enabled := ms != nil && ms.enabled
+			c.mu.Unlock()
+			if !enabled {
+				return nil
+			}
+			c.runModule(ctx, ms, activation, log)
+			return nil
+		}),
+	}
+}
+
+// moduleDeleteTask retries the deletion of a disabled module.
+func (c *Converger) moduleDeleteTask(name string) *queue.Task {
+	return &queue.Task{
+		Kind: KindModuleDelete, Key: KindModuleDelete + "/" + name,
+		Attrs: []slog.Attr{slog.String("module", name)},
+		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
+			c.mu.Lock()
+			ms := c.byName[name]
+			pending := ms != nil && !ms.enabled && ms.deployed
+			c.mu.Unlock()
+			if pending {
+				c.deleteModule(ctx, ms, log)
+			}
+			return nil
+		}),
+	}
+}
+
+// hookWork runs a hook for a kubernetes or schedule event. Later events of
+// the same hook on the same queue merge into a waiting run.
+type hookWork struct {
+	c          *Converger
+	ev         hook.Event
+	activation string
+}
+
+func (c *Converger) hookTask(ev hook.Event, activation string) *queue.Task {
+	attrs := []slog.Attr{slog.String("hook", ev.Hook.Name), slog.String("binding", ev.Binding)}
+	if ev.Hook.Module != "" {
+		attrs = append([]slog.Attr{slog.String("module", ev.Hook.Module)}, attrs...)
+	}
+	return &queue.Task{
+		Kind: KindHookRun, Key: KindHookRun + "/" + ev.Hook.Name,
+		Attrs: attrs, AllowFailure: ev.AllowFailure,
+		Work: &hookWork{c: c, ev: ev, activation: activation},
+	}
+}
+
+// Merge absorbs a later event of the same hook: contexts are concatenated
+// (a group keeps its last context only).
+func (w *hookWork) Merge(incoming queue.Work) bool {
+	in, ok := incoming.(*hookWork)
+	if !ok || in.ev.Hook != w.ev.Hook || in.ev.Sync || w.ev.Sync {
+		return false
+	}
+	w.ev.Contexts = hook.MergeContexts(w.ev.Contexts, in.ev.Contexts)
+	return true
+}
+
+func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
+	return w.c.runEventHook(ctx, w.ev, w.activation, log)
+}
+
+// OnHookEvent is the hook engine's handler: it queues the hook run. It
+// never blocks.
+func (c *Converger) OnHookEvent(ev hook.Event) {
+	activation := "Kubernetes"
+	if len(ev.Contexts) > 0 && ev.Contexts[0].Metadata.BindingType == "schedule" {
+		activation = "Schedule"
+	}
+	c.deps.Queues.Add(ev.Queue, c.hookTask(ev, activation))
+}

@@ -1,0 +1,164 @@
+package helm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+)
+
+// Operation names passed to Observer.HelmOperation.
+const (
+	OpRender    = "render"
+	OpInstall   = "install"
+	OpUpgrade   = "upgrade"
+	OpUninstall = "uninstall"
+)
+
+// Observer receives the duration and outcome of every Helm operation, for
+// metrics. It is called synchronously from the goroutine of the operation
+// and must not block.
+type Observer interface {
+	HelmOperation(release, op string, seconds float64, err error)
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithObserver reports every Helm operation to o.
+func WithObserver(o Observer) Option {
+	return func(c *Client) { c.observer = o }
+}
+
+// Client manages the releases of one namespace. Its methods are safe for
+// concurrent use: calls for the same release wait for each other (not
+// necessarily in call order), calls for different releases run in parallel.
+// A Client keeps no goroutines; dropping it is enough to release it.
+type Client struct {
+	cfg      Config
+	log      *slog.Logger
+	observer Observer
+	api      *apiView
+	core     kubernetes.Interface
+	crds     apiextensions.Interface
+	meta     metadata.Interface
+	locks    releaseLocks
+}
+
+// New returns a Client for the releases in cfg.Namespace. It does not
+// contact the API server. log may be nil.
+func New(restCfg *rest.Config, cfg Config, log *slog.Logger, opts ...Option) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	restCfg = rest.CopyConfig(restCfg)
+	api, err := newAPIView(restCfg, cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("helm client: %w", err)
+	}
+	core, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm client: %w", err)
+	}
+	crds, err := apiextensions.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm client: %w", err)
+	}
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm client: %w", err)
+	}
+	c := &Client{cfg: cfg, log: log, api: api, core: core, crds: crds, meta: meta}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// store returns Helm's release storage for the namespace.
+func (c *Client) store() *storage.Storage {
+	d := driver.NewSecrets(c.core.CoreV1().Secrets(c.cfg.Namespace))
+	d.Log = c.helmLog
+	s := storage.Init(d)
+	s.MaxHistory = c.cfg.HistoryMax
+	s.Log = c.helmLog
+	return s
+}
+
+// actionConfig returns a fresh configuration for one Helm action. It shares
+// the client's discovery cache and capabilities.
+func (c *Client) actionConfig() (*action.Configuration, error) {
+	caps, err := c.api.capabilities()
+	if err != nil {
+		return nil, err
+	}
+	kc := kube.New(c.api)
+	kc.Namespace = c.cfg.Namespace
+	kc.Log = c.helmLog
+	return &action.Configuration{
+		RESTClientGetter: c.api,
+		Releases:         c.store(),
+		KubeClient:       kc,
+		Capabilities:     caps,
+		Log:              c.helmLog,
+		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
+	}, nil
+}
+
+// helmLog passes the SDK's debug messages on at debug level.
+func (c *Client) helmLog(format string, args ...any) {
+	if !c.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	c.log.Debug("helm sdk", "detail", fmt.Sprintf(format, args...))
+}
+
+func (c *Client) observe(name, op string, start time.Time, err error) {
+	if c.observer != nil {
+		c.observer.HelmOperation(name, op, time.Since(start).Seconds(), err)
+	}
+}
+
+// releaseLocks serializes operations per release name.
+type releaseLocks struct {
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+}
+
+// lock waits until no other operation holds name, or ctx is done.
+func (l *releaseLocks) lock(ctx context.Context, name string) (unlock func(), err error) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]chan struct{}{}
+	}
+	ch, ok := l.locks[name]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		l.locks[name] = ch
+	}
+	l.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for another operation on the release: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,18 @@
+// Package helm deploys modules' charts as Helm v3 releases, in process,
+// through the Helm SDK.
+//
+// A Client renders, installs, upgrades and uninstalls releases in one
+// namespace (release records are Secrets there, Helm's "secret" driver). The
+// release name is the module name. Deploy renders the chart first and applies
+// it only when the rendered manifests differ from the ones recorded on the
+// release (a checksum label on the release record), when the last revision is
+// not deployed, or when an object of the release is missing from the cluster.
+// A release left pending by a killed operator is marked failed and upgraded.
+//
+// Every object a release applies is labelled with ModuleLabel and
+// HeritageLabel by a post-renderer, so a Monitor can watch exactly those
+// objects and report releases whose objects were deleted.
+//
+// Client methods are safe for concurrent use; calls for the same release are
+// serialized, calls for different releases run in parallel.
+package helm

@@ -1,0 +1,324 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+)
+
+// monitorRetry is how soon the Monitor tries again to watch a kind it could
+// not resolve (for example a CRD not yet established).
+const monitorRetry = 30 * time.Second
+
+// Monitor reports releases whose objects were deleted from the cluster.
+//
+// It watches object metadata only, one watch per resource type in use by
+// the tracked releases, selecting objects that carry ModuleLabel. At idle
+// it holds those watches open and the metadata of the labelled objects in
+// memory; nothing is polled. A type no tracked release uses any more is no
+// longer watched.
+//
+// A deletion is reported when the deleted object belongs to the objects
+// last tracked for its release; a type that starts being watched also
+// reports tracked objects it does not find. Deletions made by Helm itself
+// (an upgrade dropping an object) may be reported too; Deploy then finds
+// nothing missing and applies nothing.
+type Monitor struct {
+	log    *slog.Logger
+	meta   metadata.Interface
+	api    *apiView
+	events chan string
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	running  bool
+	releases map[string][]ObjectRef        // tracked objects per release
+	keys     map[string]map[objectKey]bool // the same, for lookups
+	watches  map[schema.GroupVersionResource]*typeWatch
+	queue    []string // releases to report, in order
+	queued   map[string]bool
+}
+
+// objectKey identifies an object across API versions of its kind.
+type objectKey struct {
+	Group, Kind, Namespace, Name string
+}
+
+func keyOf(o ObjectRef) objectKey {
+	gv, _ := schema.ParseGroupVersion(o.APIVersion)
+	return objectKey{Group: gv.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+}
+
+// typeWatch is the running informer of one resource type.
+type typeWatch struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewMonitor returns a Monitor that watches nothing until releases are
+// tracked. It does not contact the API server. log may be nil.
+func NewMonitor(restCfg *rest.Config, log *slog.Logger) (*Monitor, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	restCfg = rest.CopyConfig(restCfg)
+	api, err := newAPIView(restCfg, "")
+	if err != nil {
+		return nil, fmt.Errorf("helm monitor: %w", err)
+	}
+	mc, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm monitor: %w", err)
+	}
+	return &Monitor{
+		log:      log,
+		meta:     mc,
+		api:      api,
+		events:   make(chan string),
+		wake:     make(chan struct{}, 1),
+		releases: map[string][]ObjectRef{},
+		keys:     map[string]map[objectKey]bool{},
+		watches:  map[schema.GroupVersionResource]*typeWatch{},
+		queued:   map[string]bool{},
+	}, nil
+}
+
+// Events delivers the names of releases that lost an object, each name once
+// until it has been received (bursts are merged). The channel is never
+// closed; stop receiving when Start's ctx is done.
+func (m *Monitor) Events() <-chan string { return m.events }
+
+// Track sets the objects watched for a release, replacing what was tracked
+// before; call it after every Deploy with Result.Objects (and at startup
+// with Release.Objects). Safe to call before Start and concurrently.
+func (m *Monitor) Track(release string, objects []ObjectRef) {
+	keys := make(map[objectKey]bool, len(objects))
+	for _, o := range objects {
+		keys[keyOf(o)] = true
+	}
+	m.mu.Lock()
+	m.releases[release] = append([]ObjectRef(nil), objects...)
+	m.keys[release] = keys
+	m.mu.Unlock()
+	m.signal()
+}
+
+// Untrack stops watching a release's objects and drops a pending report of
+// it; call it before Uninstall. Safe to call before Start and concurrently.
+func (m *Monitor) Untrack(release string) {
+	m.mu.Lock()
+	delete(m.releases, release)
+	delete(m.keys, release)
+	if m.queued[release] {
+		delete(m.queued, release)
+		for i, r := range m.queue {
+			if r == release {
+				m.queue = append(m.queue[:i], m.queue[i+1:]...)
+				break
+			}
+		}
+	}
+	m.mu.Unlock()
+	m.signal()
+}
+
+// Start watches until ctx is done, then stops every watch and returns nil.
+// It may run once at a time.
+func (m *Monitor) Start(ctx context.Context) error {
+	m.mu.Lock()
+	if m.running {
+		m.mu.Unlock()
+		return errors.New("helm monitor: already started")
+	}
+	m.running = true
+	m.mu.Unlock()
+	defer m.stopAll()
+
+	var retry <-chan time.Time
+	if !m.sync() {
+		retry = time.After(monitorRetry)
+	}
+	for {
+		m.mu.Lock()
+		var out chan string
+		var next string
+		if len(m.queue) > 0 {
+			out, next = m.events, m.queue[0]
+		}
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.wake:
+			if !m.sync() && retry == nil {
+				retry = time.After(monitorRetry)
+			}
+		case <-retry:
+			retry = nil
+			if !m.sync() {
+				retry = time.After(monitorRetry)
+			}
+		case out <- next:
+			m.mu.Lock()
+			if len(m.queue) > 0 && m.queue[0] == next {
+				m.queue = m.queue[1:]
+				delete(m.queued, next)
+			}
+			m.mu.Unlock()
+		}
+	}
+}
+
+func (m *Monitor) signal() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// report queues a release for Events.
+func (m *Monitor) report(release string) {
+	m.mu.Lock()
+	if _, tracked := m.releases[release]; tracked && !m.queued[release] {
+		m.queued[release] = true
+		m.queue = append(m.queue, release)
+	}
+	m.mu.Unlock()
+	m.signal()
+}
+
+// sync starts watches for the types the tracked releases use and stops the
+// others. It reports false when a type could not be resolved.
+func (m *Monitor) sync() bool {
+	m.mu.Lock()
+	kinds := map[schema.GroupVersionKind]bool{}
+	for _, objs := range m.releases {
+		for _, o := range objs {
+			kinds[schema.FromAPIVersionAndKind(o.APIVersion, o.Kind)] = true
+		}
+	}
+	m.mu.Unlock()
+
+	ok := true
+	want := map[schema.GroupVersionResource]schema.GroupKind{}
+	for gvk := range kinds {
+		mapping, err := m.api.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			m.log.Warn("cannot watch a kind of a release's objects", "kind", gvk.String(), "error", err)
+			ok = false
+			continue
+		}
+		want[mapping.Resource] = gvk.GroupKind()
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for gvr, w := range m.watches {
+		if _, keep := want[gvr]; !keep {
+			close(w.stop)
+			delete(m.watches, gvr)
+			m.log.Debug("stopped watching a resource type", "resource", gvr.String())
+		}
+	}
+	for gvr, gk := range want {
+		if _, running := m.watches[gvr]; !running {
+			m.watches[gvr] = m.watch(gvr, gk)
+			m.log.Debug("watching a resource type", "resource", gvr.String())
+		}
+	}
+	return ok
+}
+
+// watch starts an informer on the labelled objects of one resource type.
+func (m *Monitor) watch(gvr schema.GroupVersionResource, gk schema.GroupKind) *typeWatch {
+	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(obj any) { m.deleted(gk, obj) },
+	})
+	var running sync.WaitGroup
+	running.Go(func() { inf.Run(w.stop) })
+	go func() {
+		defer close(w.done)
+		if cache.WaitForCacheSync(w.stop, inf.HasSynced) {
+			m.checkListed(gk, inf.GetStore())
+		}
+		running.Wait()
+	}()
+	return w
+}
+
+// deleted reports the release of a deleted object it tracks.
+func (m *Monitor) deleted(gk schema.GroupKind, obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	release := acc.GetLabels()[ModuleLabel]
+	key := objectKey{Group: gk.Group, Kind: gk.Kind, Namespace: acc.GetNamespace(), Name: acc.GetName()}
+	m.mu.Lock()
+	tracked := m.keys[release][key]
+	m.mu.Unlock()
+	if tracked {
+		m.log.Info("object of a release deleted", "release", release, "kind", gk.Kind, "namespace", key.Namespace, "name", key.Name)
+		m.report(release)
+	}
+}
+
+// checkListed reports the releases with tracked objects of kind gk that a
+// freshly synced informer did not list: deleted before the watch began.
+func (m *Monitor) checkListed(gk schema.GroupKind, store cache.Store) {
+	m.mu.Lock()
+	var lost []string
+	for release, objs := range m.releases {
+		for _, o := range objs {
+			k := keyOf(o)
+			if k.Group != gk.Group || k.Kind != gk.Kind {
+				continue
+			}
+			storeKey := o.Name
+			if o.Namespace != "" {
+				storeKey = o.Namespace + "/" + o.Name
+			}
+			if _, exists, _ := store.GetByKey(storeKey); !exists {
+				lost = append(lost, release)
+				break
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, release := range lost {
+		m.log.Info("object of a release not found when watching began", "release", release, "kind", gk.Kind)
+		m.report(release)
+	}
+}
+
+// stopAll stops every watch and waits for the informers to end.
+func (m *Monitor) stopAll() {
+	m.mu.Lock()
+	watches := m.watches
+	m.watches = map[schema.GroupVersionResource]*typeWatch{}
+	m.running = false
+	m.mu.Unlock()
+	for _, w := range watches {
+		close(w.stop)
+	}
+	for _, w := range watches {
+		<-w.done
+	}
+}

@@ -1,0 +1,3 @@
+{{- define "echo-server.labels" -}}
+app: echo-server
+{{- end }}

@@ -1,0 +1,191 @@
+// Package metrics holds the operator's own Prometheus collectors, named
+// after flant/addon-operator's self-metrics (prefix addon_operator_) where
+// the peer has one. Other packages report through the methods here; none of
+// them imports Prometheus.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const prefix = "addon_operator_"
+
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+
+// Metrics are the collectors. All methods are safe for concurrent use.
+type Metrics struct {
+	globalHookSeconds       *prometheus.HistogramVec
+	globalHookErrors        *prometheus.CounterVec
+	globalHookAllowedErrors *prometheus.CounterVec
+	globalHookSuccess       *prometheus.CounterVec
+	moduleHookSeconds       *prometheus.HistogramVec
+	moduleHookErrors        *prometheus.CounterVec
+	moduleHookAllowedErrors *prometheus.CounterVec
+	moduleHookSuccess       *prometheus.CounterVec
+	moduleRunSeconds        *prometheus.HistogramVec
+	moduleRunErrors         *prometheus.CounterVec
+	moduleDeleteErrors      *prometheus.CounterVec
+	discoverErrors          prometheus.Counter
+	helmSeconds             *prometheus.HistogramVec
+	helmErrors              *prometheus.CounterVec
+	redeployed              *prometheus.CounterVec
+	absentResources         *prometheus.GaugeVec
+	convergenceSeconds      *prometheus.CounterVec
+	convergenceTotal        *prometheus.CounterVec
+	queueLength             *prometheus.GaugeVec
+	taskWait                *prometheus.CounterVec
+	configErrors            prometheus.Counter
+	liveTicks               prometheus.Counter
+}
+
+// New creates the collectors and registers them on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	hookLabels := []string{"hook", "binding", "activation", "queue"}
+	moduleHookLabels := append([]string{"module"}, hookLabels...)
+	m := &Metrics{
+		globalHookSeconds:       histogram("global_hook_run_seconds", "Global hook run time.", hookLabels),
+		globalHookErrors:        counter("global_hook_run_errors_total", "Global hook runs that failed (allowFailure off).", hookLabels),
+		globalHookAllowedErrors: counter("global_hook_run_allowed_errors_total", "Global hook runs that failed with allowFailure.", hookLabels),
+		globalHookSuccess:       counter("global_hook_run_success_total", "Global hook runs that succeeded.", hookLabels),
+		moduleHookSeconds:       histogram("module_hook_run_seconds", "Module hook run time.", moduleHookLabels),
+		moduleHookErrors:        counter("module_hook_run_errors_total", "Module hook runs that failed (allowFailure off).", moduleHookLabels),
+		moduleHookAllowedErrors: counter("module_hook_run_allowed_errors_total", "Module hook runs that failed with allowFailure.", moduleHookLabels),
+		moduleHookSuccess:       counter("module_hook_run_success_total", "Module hook runs that succeeded.", moduleHookLabels),
+		moduleRunSeconds:        histogram("module_run_seconds", "Module run time (hooks and Helm).", []string{"module", "activation"}),
+		moduleRunErrors:         counter("module_run_errors_total", "Module runs that failed.", []string{"module"}),
+		moduleDeleteErrors:      counter("module_delete_errors_total", "Module deletions that failed.", []string{"module"}),
+		discoverErrors:          prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "module_discover_errors_total", Help: "Errors while discovering enabled modules."}),
+		helmSeconds:             histogram("helm_operation_seconds", "Helm operation time.", []string{"module", "operation"}),
+		helmErrors:              counter("helm_operation_errors_total", "Helm operations that failed.", []string{"module", "operation"}),
+		redeployed:              counter("modules_helm_release_redeployed_total", "Releases re-applied because objects were missing.", []string{"module"}),
+		absentResources:         gauge("module_absent_resources", "Objects of a module's release missing from the cluster at the last check.", []string{"module"}),
+		convergenceSeconds:      counter("convergence_seconds", "Seconds spent converging all modules.", []string{"activation"}),
+		convergenceTotal:        counter("convergence_total", "Converges of all modules.", []string{"activation"}),
+		queueLength:             gauge("tasks_queue_length", "Tasks waiting or running in a queue.", []string{"queue"}),
+		taskWait:                counter("task_wait_in_queue_seconds_total", "Seconds tasks waited in their queue.", []string{"module", "hook", "binding", "queue"}),
+		configErrors:            prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "config_values_errors_total", Help: "Rejected ConfigMap edits."}),
+		liveTicks:               prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "live_ticks", Help: "Increases every 10 seconds while the operator lives."}),
+	}
+	reg.MustRegister(
+		m.globalHookSeconds, m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess,
+		m.moduleHookSeconds, m.moduleHookErrors, m.moduleHookAllowedErrors, m.moduleHookSuccess,
+		m.moduleRunSeconds, m.moduleRunErrors, m.moduleDeleteErrors, m.discoverErrors,
+		m.helmSeconds, m.helmErrors, m.redeployed, m.absentResources,
+		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
+		m.configErrors, m.liveTicks,
+	)
+	return m
+}
+
+func histogram(name, help string, labels []string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: prefix + name, Help: help, Buckets: durationBuckets}, labels)
+}
+
+func counter(name, help string, labels []string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + name, Help: help}, labels)
+}
+
+func gauge(name, help string, labels []string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: prefix + name, Help: help}, labels)
+}
+
+// Start increases live_ticks every 10 seconds until ctx is done.
+func (m *Metrics) Start(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			m.liveTicks.Inc()
+		}
+	}
+}
+
+// HookRun records one hook run. module is "" for a global hook.
+func (m *Metrics) HookRun(module, hook, binding, activation, queue string, d time.Duration, err error, allowFailure bool) {
+	if module == "" {
+		l := prometheus.Labels{"hook": hook, "binding": binding, "activation": activation, "queue": queue}
+		m.globalHookSeconds.With(l).Observe(d.Seconds())
+		switch {
+		case err == nil:
+			m.globalHookSuccess.With(l).Inc()
+		case allowFailure:
+			m.globalHookAllowedErrors.With(l).Inc()
+		default:
+			m.globalHookErrors.With(l).Inc()
+		}
+		return
+	}
+	l := prometheus.Labels{"module": module, "hook": hook, "binding": binding, "activation": activation, "queue": queue}
+	m.moduleHookSeconds.With(l).Observe(d.Seconds())
+	switch {
+	case err == nil:
+		m.moduleHookSuccess.With(l).Inc()
+	case allowFailure:
+		m.moduleHookAllowedErrors.With(l).Inc()
+	default:
+		m.moduleHookErrors.With(l).Inc()
+	}
+}
+
+// ModuleRun records one module run.
+func (m *Metrics) ModuleRun(module, activation string, d time.Duration, err error) {
+	m.moduleRunSeconds.WithLabelValues(module, activation).Observe(d.Seconds())
+	if err != nil {
+		m.moduleRunErrors.WithLabelValues(module).Inc()
+	} else {
+		m.moduleRunErrors.WithLabelValues(module).Add(0)
+	}
+}
+
+// ModuleDelete records a module deletion.
+func (m *Metrics) ModuleDelete(module string, err error) {
+	c := m.moduleDeleteErrors.WithLabelValues(module)
+	if err != nil {
+		c.Inc()
+	}
+}
+
+// DiscoverError counts a failed module discovery.
+func (m *Metrics) DiscoverError() { m.discoverErrors.Inc() }
+
+// HelmOperation records one Helm operation on a module's release.
+func (m *Metrics) HelmOperation(module, op string, seconds float64, err error) {
+	m.helmSeconds.WithLabelValues(module, op).Observe(seconds)
+	c := m.helmErrors.WithLabelValues(module, op)
+	if err != nil {
+		c.Inc()
+	}
+}
+
+// Redeployed counts a release re-applied because objects were missing.
+func (m *Metrics) Redeployed(module string) { m.redeployed.WithLabelValues(module).Inc() }
+
+// AbsentResources sets the number of missing objects of a release.
+func (m *Metrics) AbsentResources(module string, n int) {
+	m.absentResources.WithLabelValues(module).Set(float64(n))
+}
+
+// Convergence records a converge of all modules.
+func (m *Metrics) Convergence(activation string, d time.Duration) {
+	m.convergenceSeconds.WithLabelValues(activation).Add(d.Seconds())
+	m.convergenceTotal.WithLabelValues(activation).Inc()
+}
+
+// QueueLength sets a queue's length.
+func (m *Metrics) QueueLength(queue string, n int) {
+	m.queueLength.WithLabelValues(queue).Set(float64(n))
+}
+
+// TaskWait adds the time a task waited in its queue.
+func (m *Metrics) TaskWait(queue, module, hook, binding string, d time.Duration) {
+	m.taskWait.WithLabelValues(module, hook, binding, queue).Add(d.Seconds())
+}
+
+// ConfigError counts a rejected configuration.
+func (m *Metrics) ConfigError() { m.configErrors.Inc() }

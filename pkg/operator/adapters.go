@@ -1,0 +1,79 @@
+package operator
+
+import (
+	"sync"
+	"time"
+
+	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// queueObserver reports queue measurements as metrics.
+type queueObserver struct{ m *metrics.Metrics }
+
+func (o queueObserver) QueueLength(q string, n int) { o.m.QueueLength(q, n) }
+
+func (o queueObserver) TaskWaited(t queue.TaskInfo, wait time.Duration) {
+	o.m.TaskWait(t.Queue, t.Attr("module"), t.Attr("hook"), t.Attr("binding"), wait)
+}
+
+func (o queueObserver) TaskFinished(queue.TaskInfo, time.Duration, queue.Outcome) {}
+
+// bundleSchemas answers the config store's schema questions from the
+// bundle in force; it follows bundle swaps.
+type bundleSchemas struct {
+	mu sync.RWMutex
+	b  *module.Bundle
+}
+
+func (s *bundleSchemas) set(b *module.Bundle) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = b
+}
+
+func (s *bundleSchemas) bundle() *module.Bundle {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.b
+}
+
+// KnownSection reports whether key is global, operator or a module's
+// values key.
+func (s *bundleSchemas) KnownSection(key string) bool {
+	switch key {
+	case values.GlobalKey, "operator":
+		return true
+	}
+	return s.bundle().ModuleByValuesKey(key) != nil
+}
+
+// ValidateSection validates a config section against its config-values
+// schema.
+func (s *bundleSchemas) ValidateSection(key string, v values.Values) error {
+	b := s.bundle()
+	switch key {
+	case values.GlobalKey:
+		return b.GlobalSchema.ValidateConfig(key, v)
+	case "operator":
+		return nil
+	}
+	if m := b.ModuleByValuesKey(key); m != nil {
+		return m.Schema.ValidateConfig(key, v)
+	}
+	return nil
+}
+
+// SecretPaths lists the x-secret fields of a section.
+func (s *bundleSchemas) SecretPaths(key string) [][]string {
+	b := s.bundle()
+	if key == values.GlobalKey {
+		return b.GlobalSchema.SecretPaths()
+	}
+	if m := b.ModuleByValuesKey(key); m != nil {
+		return m.Schema.SecretPaths()
+	}
+	return nil
+}

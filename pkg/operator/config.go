@@ -1,0 +1,72 @@
+package operator
+
+import (
+	"flag"
+	"os"
+	"strings"
+
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/server"
+)
+
+// Config is everything the operator is started with. Each part binds its
+// own flags; flags default to the environment variables of the
+// compatibility contract.
+type Config struct {
+	// Kubeconfig is a kubeconfig path; empty means $KUBECONFIG, then the
+	// in-cluster service account.
+	Kubeconfig string
+	// ModulesDir (colon-separated list), GlobalHooksDir and ValuesFile
+	// locate the bundle; empty parts default to BundleDir's layout.
+	BundleDir      string
+	ModulesDir     string
+	GlobalHooksDir string
+	LogLevel       string
+	LogFormat      string
+
+	Store  configstore.Config
+	Helm   helm.Config
+	Hook   hook.Config
+	Queue  queue.Config
+	Server server.Config
+}
+
+// BindFlags registers all flags.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty means in-cluster (env KUBECONFIG)")
+	fs.StringVar(&c.BundleDir, "bundle-dir", envFirst(".", "ADDON_OPERATOR_BUNDLE_DIR"), "bundle directory with values.yaml, modules/ and global-hooks/ (env ADDON_OPERATOR_BUNDLE_DIR)")
+	fs.StringVar(&c.ModulesDir, "modules-dir", envFirst("", "ADDON_OPERATOR_MODULES_DIR", "MODULES_DIR"), "modules directories, colon-separated (env MODULES_DIR); default <bundle-dir>/modules")
+	fs.StringVar(&c.GlobalHooksDir, "global-hooks-dir", envFirst("", "ADDON_OPERATOR_GLOBAL_HOOKS_DIR", "GLOBAL_HOOKS_DIR"), "global hooks directory (env GLOBAL_HOOKS_DIR); default <bundle-dir>/global-hooks")
+	fs.StringVar(&c.LogLevel, "log-level", envFirst("info", "LOG_LEVEL"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envFirst("text", "LOG_TYPE"), "text or json (env LOG_TYPE)")
+	c.Store.BindFlags(fs)
+	c.Helm.BindFlags(fs)
+	c.Hook.BindFlags(fs)
+	c.Queue.BindFlags(fs)
+	c.Server.BindFlags(fs)
+}
+
+// Paths returns where the bundle is.
+func (c *Config) Paths() module.Paths {
+	p := module.DefaultPaths(c.BundleDir)
+	if c.ModulesDir != "" {
+		p.ModulesDirs = strings.Split(c.ModulesDir, ":")
+	}
+	if c.GlobalHooksDir != "" {
+		p.GlobalHooksDir = c.GlobalHooksDir
+	}
+	return p
+}
+
+func envFirst(def string, keys ...string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return def
+}

@@ -1,0 +1,185 @@
+// Package operator is the composition root: it builds every part from the
+// Config and runs them together until the context is done or one fails.
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+
+	dlog "github.com/deckhouse/deckhouse/pkg/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/server"
+)
+
+// NewLogger builds the process logger from the level and format flags.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q: want text or json", format)
+	}
+}
+
+// Run builds the operator and runs it until ctx is done (nil error) or a
+// part fails.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	restCfg, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	if cfg.Store.Namespace == "" {
+		return errors.New("the operator's namespace is not set (--namespace or ADDON_OPERATOR_NAMESPACE)")
+	}
+	cfg.Helm.Namespace = cfg.Store.Namespace
+
+	bundle, err := module.Load(cfg.Paths(), log)
+	if err != nil {
+		return fmt.Errorf("load bundle: %w", err)
+	}
+	runner := hook.NewRunner(cfg.Hook, log)
+	hooks, err := loadHooks(ctx, runner, bundle)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+
+	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	schemas := &bundleSchemas{}
+	schemas.set(bundle)
+	store := configstore.New(client, cfg.Store, schemas, log)
+
+	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
+	if err != nil {
+		return err
+	}
+	monitor, err := helm.NewMonitor(restCfg, log)
+	if err != nil {
+		return err
+	}
+
+	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
+	var conv *converge.Converger
+	engine, err := hook.NewEngine(restCfg, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
+	if err != nil {
+		return err
+	}
+	conv = converge.New(hooks, converge.Deps{
+		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
+		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
+	})
+
+	ready := func() error {
+		select {
+		case <-conv.Ready():
+			return nil
+		default:
+			return errors.New("first converge not finished")
+		}
+	}
+	srv := server.New(cfg.Server, reg, engine.HookMetrics(), ready, log)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Start(ctx) })
+	g.Go(func() error { return m.Start(ctx) })
+	g.Go(func() error { return store.Start(ctx) })
+	g.Go(func() error { return engine.Start(ctx) })
+	g.Go(func() error { return queues.Start(ctx) })
+	g.Go(func() error { return monitor.Start(ctx) })
+	g.Go(func() error { return conv.Start(ctx, monitor.Events()) })
+	log.Info("operator started", "namespace", cfg.Store.Namespace, "modules", len(bundle.Modules), "global_hooks", len(hooks.GlobalHooks))
+	return g.Wait()
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
+}
+
+// loadHooks runs `--config` for every hook of the bundle, a few at a time.
+func loadHooks(ctx context.Context, r *hook.Runner, b *module.Bundle) (converge.Bundle, error) {
+	out := converge.Bundle{Modules: b, ModuleHooks: map[string][]*hook.Hook{}}
+	var global []hook.Source
+	for _, h := range b.GlobalHooks {
+		global = append(global, hook.Source{Name: h.Name, Path: h.Path, ValuesKey: "global"})
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(2, runtime.NumCPU()*2))
+	g.Go(func() error {
+		hooks, err := hook.Load(gctx, r, global)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		out.GlobalHooks = hooks
+		mu.Unlock()
+		return nil
+	})
+	for _, m := range b.Modules {
+		var sources []hook.Source
+		for _, h := range m.Hooks {
+			sources = append(sources, hook.Source{Name: h.Name, Path: h.Path, Module: m.Name, ValuesKey: m.ValuesKey})
+		}
+		g.Go(func() error {
+			hooks, err := hook.Load(gctx, r, sources)
+			if err != nil {
+				return fmt.Errorf("module %s: %w", m.Name, err)
+			}
+			mu.Lock()
+			out.ModuleHooks[m.Name] = hooks
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return converge.Bundle{}, fmt.Errorf("load hooks: %w", err)
+	}
+	return out, nil
+}
