@@ -54,7 +54,6 @@ type Engine struct {
 	sm       schedulemanager.ScheduleManager
 	patcher  *object_patch.ObjectPatcher
 	metrics  *metricsstorage.MetricStorage
-	registry *prometheus.Registry
 	handle   func(Event)
 	log      *slog.Logger
 	libLog   *dlog.Logger
@@ -63,9 +62,10 @@ type Engine struct {
 	controllers map[*Hook]*controller.HookController
 }
 
-// NewEngine connects to the API server. libLog receives shell-operator's
-// own logs.
-func NewEngine(cfg *rest.Config, handle func(Event), log *slog.Logger, libLog *dlog.Logger) (*Engine, error) {
+// NewEngine connects to the API server. Metrics hooks write to
+// METRICS_PATH are registered on hookMetrics; libLog receives
+// shell-operator's own logs.
+func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, handle func(Event), log *slog.Logger, libLog *dlog.Logger) (*Engine, error) {
 	client := klient.New(klient.WithLogger(libLog))
 	client.WithRestConfig(rest.CopyConfig(cfg))
 	client.WithRateLimiterSettings(cfg.QPS, cfg.Burst)
@@ -74,8 +74,7 @@ func NewEngine(cfg *rest.Config, handle func(Event), log *slog.Logger, libLog *d
 		return nil, fmt.Errorf("kubernetes client for hooks: %w", err)
 	}
 	libMetrics := metricsstorage.NewMetricStorage(metricsstorage.WithNewRegistry(), metricsstorage.WithLogger(libLog))
-	registry := prometheus.NewRegistry()
-	hookMetrics := metricsstorage.NewMetricStorage(metricsstorage.WithRegistry(registry), metricsstorage.WithLogger(libLog))
+	hookStorage := metricsstorage.NewMetricStorage(metricsstorage.WithRegistry(hookMetrics), metricsstorage.WithLogger(libLog))
 	// The kube events manager and the schedule manager keep the context
 	// they are built with; Start cancels them through Stop.
 	kem := kubeeventsmanager.NewKubeEventsManager(context.Background(), client, libLog)
@@ -86,8 +85,7 @@ func NewEngine(cfg *rest.Config, handle func(Event), log *slog.Logger, libLog *d
 		kem:         kem,
 		sm:          sm,
 		patcher:     object_patch.NewObjectPatcher(client, libLog),
-		metrics:     hookMetrics,
-		registry:    registry,
+		metrics:     hookStorage,
 		handle:      handle,
 		log:         log,
 		libLog:      libLog,
@@ -266,9 +264,6 @@ func (e *Engine) ApplyMetrics(h *Hook, ops []operation.MetricOperation) error {
 	}
 	return nil
 }
-
-// HookMetrics is the registry behind /metrics/hooks.
-func (e *Engine) HookMetrics() prometheus.Gatherer { return e.registry }
 
 // ContextsJSON encodes binding contexts in the v1 format hooks read from
 // BINDING_CONTEXT_PATH.

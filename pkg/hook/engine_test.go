@@ -11,6 +11,7 @@ import (
 	"time"
 
 	dlog "github.com/deckhouse/deckhouse/pkg/log"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,7 +58,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func startEngine(t *testing.T, rec *recorder) *Engine {
 	t.Helper()
-	e, err := NewEngine(testCluster.Config, rec.handle, slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
+	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), rec.handle, slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ type Config struct {
 	Hook   hook.Config
 	Queue  queue.Config
 	Server server.Config
+	HA     HAConfig
 }
 
 // BindFlags registers all flags.
@@ -48,6 +49,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Hook.BindFlags(fs)
 	c.Queue.BindFlags(fs)
 	c.Server.BindFlags(fs)
+	c.HA.BindFlags(fs)
 }
 
 // Paths returns where the bundle is.

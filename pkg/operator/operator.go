@@ -72,7 +72,30 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	hookMetrics := prometheus.NewRegistry()
 
+	var leader leaderState
+	srv := server.New(cfg.Server, reg, hookMetrics, leader.ready, log)
+	work := func(ctx context.Context) error {
+		return runLeader(ctx, cfg, restCfg, bundle, hooks, runner, m, hookMetrics, &leader, log)
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Start(ctx) })
+	g.Go(func() error { return m.Start(ctx) })
+	if cfg.HA.Enabled {
+		g.Go(func() error { return elect(ctx, cfg.HA, restCfg, cfg.Store.Namespace, &leader, work, log) })
+	} else {
+		g.Go(func() error { return work(ctx) })
+	}
+	log.Info("operator started", "namespace", cfg.Store.Namespace, "modules", len(bundle.Modules), "global_hooks", len(hooks.GlobalHooks), "ha", cfg.HA.Enabled)
+	return g.Wait()
+}
+
+// runLeader runs everything that reads or changes the cluster on the
+// operator's behalf: the config store, hooks, queues, Helm and the
+// converger. Only one replica runs it at a time (see elect).
+func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *module.Bundle, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, log *slog.Logger) error {
 	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
 	if err != nil {
 		return err
@@ -84,7 +107,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	schemas := &bundleSchemas{}
 	schemas.set(bundle)
 	store := configstore.New(client, cfg.Store, schemas, log)
-
 	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
 	if err != nil {
 		return err
@@ -93,10 +115,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
 	var conv *converge.Converger
-	engine, err := hook.NewEngine(restCfg, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
+	engine, err := hook.NewEngine(restCfg, hookMetrics, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
 	if err != nil {
 		return err
 	}
@@ -104,26 +125,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
 		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
 	})
-
-	ready := func() error {
-		select {
-		case <-conv.Ready():
-			return nil
-		default:
-			return errors.New("first converge not finished")
-		}
-	}
-	srv := server.New(cfg.Server, reg, engine.HookMetrics(), ready, log)
+	leader.lead(conv.Ready())
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Start(ctx) })
-	g.Go(func() error { return m.Start(ctx) })
 	g.Go(func() error { return store.Start(ctx) })
 	g.Go(func() error { return engine.Start(ctx) })
 	g.Go(func() error { return queues.Start(ctx) })
 	g.Go(func() error { return monitor.Start(ctx) })
 	g.Go(func() error { return conv.Start(ctx, monitor.Events()) })
-	log.Info("operator started", "namespace", cfg.Store.Namespace, "modules", len(bundle.Modules), "global_hooks", len(hooks.GlobalHooks))
 	return g.Wait()
 }
 
