@@ -38,6 +38,10 @@ type Config struct {
 	// LogLimit caps the hook output bytes logged per run; the rest is
 	// drained and dropped with one warning.
 	LogLimit int
+	// Env adds KEY=value variables to every hook's environment (after the
+	// operator's own), for example KUBECONFIG for kubectl in hooks when the
+	// operator runs outside the cluster.
+	Env []string
 }
 
 // BindFlags registers the runner's flags with their defaults.
@@ -126,7 +130,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 
 	cmd := exec.Command(path, args...)
 	cmd.Dir = filepath.Dir(path)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), r.cfg.Env...), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	log := r.log.With("hook", name, "binding", binding)
 	out := newLogWriter(log, "stdout", r.cfg.LogLimit)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -62,6 +63,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	bundle, err := module.Load(cfg.Paths(), log)
 	if err != nil {
 		return fmt.Errorf("load bundle: %w", err)
+	}
+	if cfg.Kubeconfig != "" {
+		// kubectl in hooks talks to the same cluster as the operator.
+		abs, err := filepath.Abs(cfg.Kubeconfig)
+		if err != nil {
+			return err
+		}
+		cfg.Hook.Env = append(cfg.Hook.Env, "KUBECONFIG="+abs)
 	}
 	runner := hook.NewRunner(cfg.Hook, log)
 	hooks, err := loadHooks(ctx, runner, bundle)
