@@ -49,14 +49,14 @@ type Event struct {
 // reach the handler passed to NewEngine, from the Engine's own goroutine:
 // the handler must not block (queue the work).
 type Engine struct {
-	client   *klient.Client
-	kem      kubeeventsmanager.KubeEventsManager
-	sm       schedulemanager.ScheduleManager
-	patcher  *object_patch.ObjectPatcher
-	metrics  *metricsstorage.MetricStorage
-	handle   func(Event)
-	log      *slog.Logger
-	libLog   *dlog.Logger
+	client  *klient.Client
+	kem     kubeeventsmanager.KubeEventsManager
+	sm      schedulemanager.ScheduleManager
+	patcher *object_patch.ObjectPatcher
+	metrics *metricsstorage.MetricStorage
+	handle  func(Event)
+	log     *slog.Logger
+	libLog  *dlog.Logger
 
 	mu          sync.RWMutex
 	controllers map[*Hook]*controller.HookController
