@@ -113,11 +113,12 @@ type Converger struct {
 	globalStarted bool
 	firstDone     bool
 	ready         chan struct{}
+	changes       chan struct{}
 }
 
 // New returns a converger for the bundle.
 func New(b Bundle, deps Deps) *Converger {
-	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{})}
+	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1)}
 	c.setBundle(b)
 	return c
 }
@@ -213,6 +214,17 @@ func (c *Converger) stopRetries() {
 			ms.retry.Stop()
 			ms.retry = nil
 		}
+	}
+}
+
+// Changes signals (coalesced) that some module's status changed; read
+// Statuses after a signal. The channel is never closed.
+func (c *Converger) Changes() <-chan struct{} { return c.changes }
+
+func (c *Converger) notify() {
+	select {
+	case c.changes <- struct{}{}:
+	default:
 	}
 }
 

@@ -2,6 +2,7 @@ package converge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -30,6 +31,7 @@ func (c *Converger) adoptReleases(ctx context.Context, log *slog.Logger) error {
 		if ms != nil {
 			ms.deployed = true
 			ms.status.Revision = r.Revision
+			ms.status.Objects = r.Objects
 		}
 		c.mu.Unlock()
 		switch {
@@ -166,6 +168,8 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		} else if ms.mod.EnabledByDefault != nil {
 			on = *ms.mod.EnabledByDefault
 		}
+		byConfig := on
+		var byScript *bool
 		reason := ""
 		if on && ms.mod.EnabledScript != "" {
 			c.mu.Lock()
@@ -175,17 +179,20 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 			c.mu.Unlock()
 			var err error
 			on, reason, err = c.deps.Runner.Enabled(ctx, ms.mod.Name, ms.mod.EnabledScript, vals, cfgVals)
-			if err != nil {
+			if err == nil {
+				byScript = &on
+			} else {
 				c.deps.Observer.DiscoverError()
 				log.Error("enabled script failed, keeping the module's state", "module", ms.mod.Name, "error", err)
 				on = prev
 				c.mu.Lock()
-				ms.status.Phase, ms.status.Message = PhaseError, "enabled script: "+err.Error()
+				ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, "enabled script: "+err.Error()
 				c.mu.Unlock()
 			}
 		}
 		c.mu.Lock()
 		ms.status.Enabled, ms.status.EnabledReason = on, reason
+		ms.status.EnabledByConfig, ms.status.EnabledByScript = byConfig, byScript
 		ms.enabled = on
 		if on {
 			names = append(names, ms.mod.Name)
@@ -193,10 +200,11 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		} else if ms.started || ms.deployed {
 			disable = append(disable, ms)
 		} else {
-			ms.status.Phase, ms.status.Message = PhaseDisabled, ""
+			ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseDisabled, "", ""
 		}
 		c.mu.Unlock()
 	}
+	c.notify()
 	c.mu.Lock()
 	c.enabledNames = names
 	c.mu.Unlock()
@@ -223,6 +231,7 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	}
 	ms.status.Phase = PhaseReconciling
 	c.mu.Unlock()
+	c.notify()
 
 	start := time.Now()
 	rev, err := c.doRunModule(ctx, ms, activation, log)
@@ -232,17 +241,23 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.notify()
 	ms.status.LastRun = time.Now()
 	if err == nil {
 		ms.failures = 0
-		ms.status.Phase, ms.status.Message, ms.status.Failures = PhaseReady, "", 0
+		ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseReady, "", "", 0
 		if rev > 0 {
 			ms.status.Revision = rev
 		}
 		return
 	}
 	ms.failures++
-	ms.status.Phase, ms.status.Message, ms.status.Failures = PhaseError, err.Error(), ms.failures
+	step := StepHooks
+	var se *stepError
+	if errors.As(err, &se) {
+		step = se.step
+	}
+	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseError, step, err.Error(), ms.failures
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module run failed, retrying later", "module", ms.mod.Name, "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name
@@ -275,7 +290,7 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 	}
 	rev, err := c.deploy(ctx, ms, log)
 	if err != nil {
-		return 0, err
+		return 0, &stepError{step: StepHelm, err: err}
 	}
 	for _, h := range hook.Ordered(ms.hooks, hook.AfterHelm) {
 		if _, err := c.runLifecycleHook(ctx, h, hook.AfterHelm, activation, log); err != nil {
@@ -312,6 +327,7 @@ func (c *Converger) deploy(ctx context.Context, ms *moduleState, log *slog.Logge
 	c.deps.Tracker.Track(ms.mod.Name, res.Objects)
 	c.mu.Lock()
 	ms.deployed = true
+	ms.status.Objects = res.Objects
 	c.mu.Unlock()
 	if res.Reason == helm.ReasonResourcesMissing {
 		c.deps.Observer.Redeployed(ms.mod.Name)
@@ -331,13 +347,15 @@ func (c *Converger) deleteModule(ctx context.Context, ms *moduleState, log *slog
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.notify()
 	if err == nil {
 		ms.failures = 0
-		ms.status.Phase, ms.status.Message, ms.status.Failures, ms.status.Revision = PhaseDisabled, "", 0, 0
+		ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures, ms.status.Revision = PhaseDisabled, "", "", 0, 0
+		ms.status.Objects = nil
 		return
 	}
 	ms.failures++
-	ms.status.Phase, ms.status.Message, ms.status.Failures = PhaseError, "delete: "+err.Error(), ms.failures
+	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseError, StepDelete, "delete: "+err.Error(), ms.failures
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module delete failed, retrying later", "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name

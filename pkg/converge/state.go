@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/schema"
@@ -20,19 +21,46 @@ const (
 	PhaseError       = "Error"
 )
 
+// Steps of a module run that can fail.
+const (
+	StepEnabled = "enabled"
+	StepHooks   = "hooks"
+	StepHelm    = "helm"
+	StepDelete  = "delete"
+)
+
 // Status is what the converger knows about a module.
 type Status struct {
-	Module  string
-	Enabled bool
+	Module string
+	// Enabled is the outcome of discovery; EnabledByConfig the `*Enabled`
+	// flag (or the bundle default) before the `enabled` script;
+	// EnabledByScript the script's verdict, nil without a script or when it
+	// did not run.
+	Enabled         bool
+	EnabledByConfig bool
+	EnabledByScript *bool
 	// EnabledReason is the `enabled` script's reason, if it gave one.
 	EnabledReason string
 	Phase         string
+	// FailedStep is the step of the last failure (Step*), "" when none.
+	FailedStep string
 	// Message is the last error, empty when Ready.
 	Message  string
 	LastRun  time.Time
 	Failures int
 	Revision int
+	// Objects are the objects of the module's release.
+	Objects []helm.ObjectRef
 }
+
+// stepError tells which step of a module run failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
 
 // moduleState is guarded by Converger.mu, except mod and hooks, which are
 // immutable.
