@@ -62,6 +62,7 @@ type Tracker interface {
 // Queues take tasks (*queue.Set).
 type Queues interface {
 	Add(queue string, t *queue.Task)
+	AddFirst(queue string, tasks ...*queue.Task)
 }
 
 // Observer records metrics (*metrics.Metrics).
@@ -114,11 +115,15 @@ type Converger struct {
 	firstDone     bool
 	ready         chan struct{}
 	changes       chan struct{}
+	global        GlobalStatus
+	// generation counts bundle swaps; tasks made for an older bundle do
+	// nothing when they run.
+	generation int
 }
 
 // New returns a converger for the bundle.
 func New(b Bundle, deps Deps) *Converger {
-	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1)}
+	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: GlobalStatus{Phase: PhaseReconciling}}
 	c.setBundle(b)
 	return c
 }
@@ -226,6 +231,46 @@ func (c *Converger) notify() {
 	case c.changes <- struct{}{}:
 	default:
 	}
+}
+
+// GlobalStatus returns the state of the global steps.
+func (c *Converger) GlobalStatus() GlobalStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.global
+}
+
+// current reports whether gen is the bundle generation in force.
+func (c *Converger) current(gen int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return gen == c.generation
+}
+
+func (c *Converger) gen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.generation
+}
+
+// globalStep runs a global step and records its outcome.
+func (c *Converger) globalStep(step func() error) error {
+	err := step()
+	c.mu.Lock()
+	switch {
+	case err == nil:
+		c.global = GlobalStatus{Phase: PhaseReady}
+	case errors.Is(err, context.Canceled):
+	default:
+		if c.global.Phase != PhaseError {
+			c.global.Since = time.Now()
+		}
+		c.global.Phase, c.global.Message = PhaseError, err.Error()
+		c.global.Failures++
+	}
+	c.mu.Unlock()
+	c.notify()
+	return err
 }
 
 // Statuses returns every module's status, in module order.

@@ -53,6 +53,19 @@ type Status struct {
 	Objects []helm.ObjectRef
 }
 
+// GlobalStatus is the state of the global steps (global hooks, discovery):
+// the startup and converge tasks. A failing global step is retried by its
+// queue and holds the main queue.
+type GlobalStatus struct {
+	// Phase is Ready after the last global step succeeded, Error after it
+	// failed, Reconciling before the first one finished.
+	Phase    string
+	Message  string
+	Failures int
+	// Since is when the current run of failures began (zero when Ready).
+	Since time.Time
+}
+
 // stepError tells which step of a module run failed.
 type stepError struct {
 	step string

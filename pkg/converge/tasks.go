@@ -21,28 +21,39 @@ const (
 	KindModuleRun    = "ModuleRun"
 	KindModuleDelete = "ModuleDelete"
 	KindHookRun      = "HookRun"
+	KindSwap         = "Swap"
 )
 
 func (c *Converger) startupTask() *queue.Task {
+	gen := c.gen()
 	return &queue.Task{Kind: KindStartup, Key: KindStartup, Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
-		if err := c.adoptReleases(ctx, log); err != nil {
-			return err
+		if !c.current(gen) {
+			return nil
 		}
-		if err := c.startGlobal(ctx, log); err != nil {
-			return err
-		}
-		return c.convergeAll(ctx, "OnStartup", log)
+		return c.globalStep(func() error {
+			if err := c.adoptReleases(ctx, log); err != nil {
+				return err
+			}
+			if err := c.startGlobal(ctx, log); err != nil {
+				return err
+			}
+			return c.convergeAll(ctx, "OnStartup", log)
+		})
 	})}
 }
 
 // convergeTask re-runs beforeAll, discovery, every module and afterAll.
 // Waiting converge tasks are deduplicated.
 func (c *Converger) convergeTask(activation string) *queue.Task {
+	gen := c.gen()
 	return &queue.Task{
 		Kind: KindConverge, Key: KindConverge,
 		Attrs: []slog.Attr{slog.String("activation", activation)},
 		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
-			return c.convergeAll(ctx, activation, log)
+			if !c.current(gen) {
+				return nil
+			}
+			return c.globalStep(func() error { return c.convergeAll(ctx, activation, log) })
 		}),
 	}
 }
@@ -50,13 +61,14 @@ func (c *Converger) convergeTask(activation string) *queue.Task {
 // moduleRunTask re-runs one module. Module failures are handled by the
 // module's own retry, so the task itself never fails.
 func (c *Converger) moduleRunTask(name, activation string) *queue.Task {
+	gen := c.gen()
 	return &queue.Task{
 		Kind: KindModuleRun, Key: KindModuleRun + "/" + name,
 		Attrs: []slog.Attr{slog.String("module", name), slog.String("activation", activation)},
 		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
 			c.mu.Lock()
 			ms := c.byName[name]
-			enabled := ms != nil && ms.enabled
+			enabled := ms != nil && ms.enabled && gen == c.generation
 			c.mu.Unlock()
 			if !enabled {
 				return nil
@@ -69,13 +81,14 @@ func (c *Converger) moduleRunTask(name, activation string) *queue.Task {
 
 // moduleDeleteTask retries the deletion of a disabled module.
 func (c *Converger) moduleDeleteTask(name string) *queue.Task {
+	gen := c.gen()
 	return &queue.Task{
 		Kind: KindModuleDelete, Key: KindModuleDelete + "/" + name,
 		Attrs: []slog.Attr{slog.String("module", name)},
 		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
 			c.mu.Lock()
 			ms := c.byName[name]
-			pending := ms != nil && !ms.enabled && ms.deployed
+			pending := ms != nil && !ms.enabled && ms.deployed && gen == c.generation
 			c.mu.Unlock()
 			if pending {
 				c.deleteModule(ctx, ms, log)
@@ -91,6 +104,7 @@ type hookWork struct {
 	c          *Converger
 	ev         hook.Event
 	activation string
+	gen        int
 }
 
 func (c *Converger) hookTask(ev hook.Event, activation string) *queue.Task {
@@ -101,7 +115,7 @@ func (c *Converger) hookTask(ev hook.Event, activation string) *queue.Task {
 	return &queue.Task{
 		Kind: KindHookRun, Key: KindHookRun + "/" + ev.Hook.Name,
 		Attrs: attrs, AllowFailure: ev.AllowFailure,
-		Work: &hookWork{c: c, ev: ev, activation: activation},
+		Work: &hookWork{c: c, ev: ev, activation: activation, gen: c.gen()},
 	}
 }
 
@@ -117,6 +131,9 @@ func (w *hookWork) Merge(incoming queue.Work) bool {
 }
 
 func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
+	if !w.c.current(w.gen) {
+		return nil
+	}
 	return w.c.runEventHook(ctx, w.ev, w.activation, log)
 }
 

@@ -1,0 +1,96 @@
+package converge
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/seedops/addon-operator/pkg/queue"
+)
+
+// Swap replaces the bundle in force without restarting the process. It
+// queues a task on the main queue (behind the work queued before it) that
+//   - deletes the modules the new bundle no longer has, with the old
+//     bundle's delete hooks;
+//   - stops every hook binding of the old bundle;
+//   - installs the new bundle and starts it like a process start (global
+//     onStartup, Synchronization, converge of all modules).
+//
+// Swap returns once the old bundle is stopped and the new one's start is
+// queued, or when ctx is done. Follow the outcome with GlobalStatus and
+// Statuses.
+//
+// Work queued for the old bundle is dropped when it comes to run, including
+// a failing global step waiting for its retry (which would otherwise hold the
+// main queue): a swap away from a broken bundle waits at most one backoff.
+func (c *Converger) Swap(ctx context.Context, b Bundle) error {
+	c.mu.Lock()
+	c.generation++
+	c.mu.Unlock()
+	done := make(chan error, 1)
+	c.deps.Queues.AddFirst(queue.MainQueue, &queue.Task{
+		Kind: KindSwap,
+		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
+			done <- c.swap(ctx, b, log)
+			return nil
+		}),
+	})
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Converger) swap(ctx context.Context, b Bundle, log *slog.Logger) error {
+	c.mu.Lock()
+	var removed []*moduleState
+	for _, ms := range c.modules {
+		if ms.retry != nil {
+			ms.retry.Stop()
+			ms.retry = nil
+		}
+		if b.Modules.Module(ms.mod.Name) == nil && (ms.started || ms.deployed) {
+			removed = append(removed, ms)
+		}
+	}
+	c.mu.Unlock()
+	for _, ms := range slices.Backward(removed) {
+		c.mu.Lock()
+		ms.enabled = false
+		c.mu.Unlock()
+		c.deleteModule(ctx, ms, log)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	for _, h := range c.bundle.GlobalHooks {
+		c.deps.Engine.Disable(h)
+	}
+	deployed := map[string]bool{}
+	for _, ms := range c.modules {
+		if ms.retry != nil {
+			ms.retry.Stop()
+		}
+		for _, h := range ms.hooks {
+			c.deps.Engine.Disable(h)
+		}
+		deployed[ms.mod.Name] = ms.deployed
+	}
+	c.setBundle(b)
+	for _, ms := range c.modules {
+		ms.deployed = deployed[ms.mod.Name]
+	}
+	c.globalStarted = false
+	c.globalDynamic = nil
+	c.enabledNames = nil
+	c.global = GlobalStatus{Phase: PhaseReconciling}
+	c.mu.Unlock()
+	c.notify()
+	log.Info("bundle swapped, starting the new bundle", "modules", len(b.Modules.Modules))
+	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
+	return nil
+}
