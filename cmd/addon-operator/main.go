@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/operator"
 )
 
@@ -17,9 +18,15 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run maps the command line to the operator and its outcome to an exit
-// code: 0 after a clean stop, 1 on failure, 2 on bad usage.
+// run maps the command line to the operator (or to `bundle push|pull|ls`)
+// and its outcome to an exit code: 0 after a clean stop, 1 on failure, 2 on
+// bad usage.
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "bundle" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return bundle.Command(ctx, args[1:], os.Stdout, os.Stderr)
+	}
 	if len(args) > 0 && args[0] == "start" {
 		args = args[1:]
 	}

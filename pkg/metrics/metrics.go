@@ -39,6 +39,10 @@ type Metrics struct {
 	taskWait                *prometheus.CounterVec
 	configErrors            prometheus.Counter
 	liveTicks               prometheus.Counter
+	releaseInfo             *prometheus.GaugeVec
+	updateLastCheck         prometheus.Gauge
+	updateErrors            *prometheus.CounterVec
+	pendingReleases         prometheus.Gauge
 }
 
 // New creates the collectors and registers them on reg.
@@ -68,6 +72,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		taskWait:                counter("task_wait_in_queue_seconds_total", "Seconds tasks waited in their queue.", []string{"module", "hook", "binding", "queue"}),
 		configErrors:            prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "config_values_errors_total", Help: "Rejected ConfigMap edits."}),
 		liveTicks:               prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "live_ticks", Help: "Increases every 10 seconds while the operator lives."}),
+		releaseInfo:             gauge("release_info", "1 for the bundle version in force and the release channel followed (version built-in: the built-in bundle).", []string{"version", "channel"}),
+		updateLastCheck:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "update_last_check_timestamp_seconds", Help: "When the release channel was last checked successfully (Unix seconds)."}),
+		updateErrors:            counter("update_errors_total", "Update problems by stage: check (source, channel), download, load (invalid bundle), converge (rolled back), restore.", []string{"stage"}),
+		pendingReleases:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "pending_releases", Help: "Releases in phase Pending (waiting for a window, an approval, or held)."}),
 	}
 	reg.MustRegister(
 		m.globalHookSeconds, m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess,
@@ -76,6 +84,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.helmSeconds, m.helmErrors, m.redeployed, m.absentResources,
 		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
 		m.configErrors, m.liveTicks,
+		m.releaseInfo, m.updateLastCheck, m.updateErrors, m.pendingReleases,
 	)
 	return m
 }
@@ -189,3 +198,21 @@ func (m *Metrics) TaskWait(queue, module, hook, binding string, d time.Duration)
 
 // ConfigError counts a rejected configuration.
 func (m *Metrics) ConfigError() { m.configErrors.Inc() }
+
+// ReleaseInfo sets the bundle version in force and the channel followed,
+// replacing the previous pair.
+func (m *Metrics) ReleaseInfo(version, channel string) {
+	m.releaseInfo.Reset()
+	m.releaseInfo.WithLabelValues(version, channel).Set(1)
+}
+
+// UpdateChecked records a successful check of the release channel.
+func (m *Metrics) UpdateChecked(at time.Time) {
+	m.updateLastCheck.Set(float64(at.UnixNano()) / 1e9)
+}
+
+// UpdateError counts an update problem at a stage.
+func (m *Metrics) UpdateError(stage string) { m.updateErrors.WithLabelValues(stage).Inc() }
+
+// PendingReleases sets the number of Pending releases.
+func (m *Metrics) PendingReleases(n int) { m.pendingReleases.Set(float64(n)) }

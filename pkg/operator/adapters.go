@@ -7,6 +7,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/updater"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -22,16 +23,33 @@ func (o queueObserver) TaskWaited(t queue.TaskInfo, wait time.Duration) {
 func (o queueObserver) TaskFinished(queue.TaskInfo, time.Duration, queue.Outcome) {}
 
 // bundleSchemas answers the config store's schema questions from the
-// bundle in force; it follows bundle swaps.
+// bundle in force; it follows bundle swaps. The sections of modules that an
+// earlier bundle of this process had stay known (without a schema), so that
+// a release that drops a module does not get the whole ConfigMap rejected.
 type bundleSchemas struct {
-	mu sync.RWMutex
-	b  *module.Bundle
+	mu      sync.RWMutex
+	b       *module.Bundle
+	retired map[string]bool
 }
 
 func (s *bundleSchemas) set(b *module.Bundle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.retired == nil {
+		s.retired = map[string]bool{}
+	}
+	if s.b != nil {
+		for _, m := range s.b.Modules {
+			s.retired[m.ValuesKey] = true
+		}
+	}
 	s.b = b
+}
+
+func (s *bundleSchemas) isRetired(key string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.retired[key]
 }
 
 func (s *bundleSchemas) bundle() *module.Bundle {
@@ -41,13 +59,13 @@ func (s *bundleSchemas) bundle() *module.Bundle {
 }
 
 // KnownSection reports whether key is global, operator or a module's
-// values key.
+// values key (of the bundle in force or an earlier one).
 func (s *bundleSchemas) KnownSection(key string) bool {
 	switch key {
 	case values.GlobalKey, "operator":
 		return true
 	}
-	return s.bundle().ModuleByValuesKey(key) != nil
+	return s.bundle().ModuleByValuesKey(key) != nil || s.isRetired(key)
 }
 
 // ValidateSection validates a config section against its config-values
@@ -58,7 +76,7 @@ func (s *bundleSchemas) ValidateSection(key string, v values.Values) error {
 	case values.GlobalKey:
 		return b.GlobalSchema.ValidateConfig(key, v)
 	case "operator":
-		return nil
+		return updater.Validate(v)
 	}
 	if m := b.ModuleByValuesKey(key); m != nil {
 		return m.Schema.ValidateConfig(key, v)

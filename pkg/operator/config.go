@@ -11,6 +11,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/server"
+	"github.com/seedops/addon-operator/pkg/updater"
 )
 
 // Config is everything the operator is started with. Each part binds its
@@ -34,6 +35,8 @@ type Config struct {
 	Queue  queue.Config
 	Server server.Config
 	HA     HAConfig
+	// Updater follows the release channel (leader only).
+	Updater updater.Config
 }
 
 // BindFlags registers all flags.
@@ -50,6 +53,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Queue.BindFlags(fs)
 	c.Server.BindFlags(fs)
 	c.HA.BindFlags(fs)
+	c.Updater.BindFlags(fs)
 }
 
 // Paths returns where the bundle is.

@@ -116,6 +116,11 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 	schemas := &bundleSchemas{}
 	schemas.set(bundle)
 	store := configstore.New(client, cfg.Store, schemas, log)
+	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, log: log}
+	up, hooks, err := startUpdater(ctx, cfg, restCfg, client, rt, hooks, m, log)
+	if err != nil {
+		return err
+	}
 	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
 	if err != nil {
 		return err
@@ -134,6 +139,7 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
 		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
 	})
+	rt.conv = conv
 	leader.lead(conv.Ready())
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -142,6 +148,7 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 	g.Go(func() error { return queues.Start(ctx) })
 	g.Go(func() error { return monitor.Start(ctx) })
 	g.Go(func() error { return conv.Start(ctx, monitor.Events()) })
+	g.Go(func() error { return up.Start(ctx) })
 	return g.Wait()
 }
 

@@ -1,0 +1,199 @@
+package bundle_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/pkg/module/moduletest"
+)
+
+func testBundle(t *testing.T, version string) string {
+	t.Helper()
+	dir := moduletest.Bundle(t,
+		moduletest.Text("values.yaml", "global: {}\n"),
+		moduletest.Text("modules/010-demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
+		moduletest.Text("modules/010-demo/values.yaml", "demo:\n  version: "+version+"\n"),
+		moduletest.Text("modules/010-demo/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo}\ndata: {version: {{ .Values.demo.version | quote }}}\n"),
+		moduletest.Script("modules/010-demo/hooks/noop.sh", "#!/bin/sh\necho '{\"configVersion\":\"v1\",\"onStartup\":1}'\n"),
+		moduletest.Script("global-hooks/lib/common.sh", "# library\n"),
+	)
+	if err := os.Symlink("../lib/common.sh", filepath.Join(dir, "global-hooks", "common.sh")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tree describes a directory: path → mode and content (or link target).
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			out[rel] = "link -> " + target
+		case info.IsDir():
+			out[rel] = "dir"
+		default:
+			data, _ := os.ReadFile(p)
+			out[rel] = info.Mode().Perm().String() + " " + string(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPackUnpackRoundTrip(t *testing.T) {
+	src := testBundle(t, "v1")
+	var a, b bytes.Buffer
+	if err := bundle.Pack(src, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := bundle.Pack(src, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("packing the same directory twice gave different bytes")
+	}
+	dst := t.TempDir()
+	if err := bundle.Unpack(&a, dst); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(tree(t, src), tree(t, dst)); diff != "" {
+		t.Errorf("unpacked tree differs (-packed +unpacked):\n%s", diff)
+	}
+}
+
+func TestPackRefusesLinksOutside(t *testing.T) {
+	src := testBundle(t, "v1")
+	if err := os.Symlink("/etc/passwd", filepath.Join(src, "modules", "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	err := bundle.Pack(src, &bytes.Buffer{})
+	if !errors.Is(err, bundle.ErrUnsafePath) {
+		t.Fatalf("Pack = %v, want ErrUnsafePath", err)
+	}
+}
+
+type entry struct {
+	name     string
+	typ      byte
+	body     string
+	linkname string
+}
+
+func archive(t *testing.T, entries ...entry) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.linkname}
+		if e.typ != tar.TypeReg {
+			hdr.Size = 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if e.typ == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestUnpackRefusesEscapes(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []entry
+		want    error
+	}{
+		{"dot-dot name", []entry{{name: "../evil", typ: tar.TypeReg, body: "x"}}, bundle.ErrUnsafePath},
+		{"dot-dot inside the name", []entry{{name: "modules/../../evil", typ: tar.TypeReg, body: "x"}}, bundle.ErrUnsafePath},
+		{"absolute name", []entry{{name: "/tmp/evil", typ: tar.TypeReg, body: "x"}}, bundle.ErrUnsafePath},
+		{"absolute link", []entry{{name: "l", typ: tar.TypeSymlink, linkname: "/etc"}}, bundle.ErrUnsafePath},
+		{"link leaving the directory", []entry{{name: "modules/l", typ: tar.TypeSymlink, linkname: "../../etc"}}, bundle.ErrUnsafePath},
+		{"file through a link", []entry{
+			{name: "a", typ: tar.TypeDir},
+			{name: "l", typ: tar.TypeSymlink, linkname: "a"},
+			{name: "l/file", typ: tar.TypeReg, body: "x"},
+		}, bundle.ErrUnsafePath},
+		{"chain of links leading out", []entry{
+			{name: "d/up", typ: tar.TypeSymlink, linkname: ".."},
+			{name: "e", typ: tar.TypeSymlink, linkname: "d/up/.."},
+		}, bundle.ErrUnsafePath},
+		{"hard link", []entry{{name: "f", typ: tar.TypeReg, body: "x"}, {name: "h", typ: tar.TypeLink, linkname: "f"}}, bundle.ErrUnsafePath},
+		{"device", []entry{{name: "dev", typ: tar.TypeChar}}, bundle.ErrUnsafePath},
+		{"duplicate file", []entry{{name: "f", typ: tar.TypeReg, body: "x"}, {name: "f", typ: tar.TypeReg, body: "y"}}, fs.ErrExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			dst := filepath.Join(parent, "bundle")
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			err := bundle.Unpack(archive(t, tt.entries...), dst)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Unpack = %v, want %v", err, tt.want)
+			}
+			if _, err := os.Lstat(filepath.Join(parent, "evil")); err == nil {
+				t.Error("a file was written outside the target directory")
+			}
+		})
+	}
+}
+
+func TestUnpackRefusesNonArchives(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"not gzip":         []byte("plain text"),
+		"gzip but not tar": gzipped(t, "plain text that is not a tar archive, long enough to fill a header block"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := bundle.Unpack(bytes.NewReader(data), t.TempDir())
+			if !errors.Is(err, bundle.ErrNotBundle) {
+				t.Fatalf("Unpack = %v, want ErrNotBundle", err)
+			}
+		})
+	}
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(bytes.Repeat([]byte(s), 20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

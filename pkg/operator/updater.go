@@ -1,0 +1,120 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/updater"
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// bundleRuntime is the updater's view of the running operator: it loads
+// bundles and swaps the one in force, and reports the converge state. conv
+// is set once the converger is built, before the updater starts.
+type bundleRuntime struct {
+	runner  *hook.Runner
+	schemas *bundleSchemas
+	store   *configstore.Store
+	conv    *converge.Converger
+	log     *slog.Logger
+}
+
+// Load reads a bundle directory and its hooks' configurations.
+func (r *bundleRuntime) Load(ctx context.Context, dir string) (converge.Bundle, error) {
+	b, err := module.Load(module.DefaultPaths(dir), r.log)
+	if err != nil {
+		return converge.Bundle{}, fmt.Errorf("load bundle: %w", err)
+	}
+	return loadHooks(ctx, r.runner, b)
+}
+
+// Swap puts b in force: the config store answers with b's schemas (and
+// keeps accepting the sections of modules that earlier bundles had), the
+// converger swaps, then the configuration is parsed again.
+func (r *bundleRuntime) Swap(ctx context.Context, b converge.Bundle) error {
+	r.schemas.set(b.Modules)
+	if err := r.conv.Swap(ctx, b); err != nil {
+		return err
+	}
+	r.store.Resync()
+	return nil
+}
+
+func (r *bundleRuntime) Ready() <-chan struct{}              { return r.conv.Ready() }
+func (r *bundleRuntime) GlobalStatus() converge.GlobalStatus { return r.conv.GlobalStatus() }
+func (r *bundleRuntime) Statuses() []converge.Status         { return r.conv.Statuses() }
+
+// secretGetter reads Secrets of the operator's namespace.
+type secretGetter struct {
+	client    kubernetes.Interface
+	namespace string
+}
+
+func (s secretGetter) Get(ctx context.Context, name string) (map[string][]byte, error) {
+	sec, err := s.client.CoreV1().Secrets(s.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return sec.Data, nil
+}
+
+// startUpdater builds the updater and chooses the bundle to start with:
+// the deployed release's when there is one, else builtin (the bundle the
+// process was started with). It sets the schemas to the chosen bundle.
+func startUpdater(ctx context.Context, cfg Config, restCfg *rest.Config, client kubernetes.Interface, rt *bundleRuntime, builtin converge.Bundle, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle, error) {
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, converge.Bundle{}, fmt.Errorf("dynamic client: %w", err)
+	}
+	ns := cfg.Store.Namespace
+	up := updater.New(cfg.Updater, updater.Deps{
+		Namespace:   ns,
+		Releases:    updater.NewKubeReleases(dyn, ns, time.Now),
+		Runtime:     rt,
+		Convergence: rt,
+		Config:      rt.store,
+		Secrets:     secretGetter{client: client, namespace: ns},
+		Observer:    m,
+		Log:         log,
+	})
+	b, err := up.Restore(ctx, builtin, operatorSection(ctx, client, cfg.Store, log))
+	if err != nil {
+		log.Error("deployed release not restored, starting on the built-in bundle", "error", err)
+	}
+	rt.schemas.set(b.Modules)
+	return up, b, nil
+}
+
+// operatorSection reads the ConfigMap's operator section directly, before
+// the config store runs; empty when it cannot.
+func operatorSection(ctx context.Context, client kubernetes.Interface, c configstore.Config, log *slog.Logger) values.Values {
+	name := c.ConfigMap
+	if name == "" {
+		name = configstore.DefaultConfigMap
+	}
+	cm, err := client.CoreV1().ConfigMaps(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			log.Warn("configmap not read for the release restore", "error", err)
+		}
+		return nil
+	}
+	v, err := values.FromYAML([]byte(cm.Data[updater.SectionKey]))
+	if err != nil {
+		return nil
+	}
+	return v
+}

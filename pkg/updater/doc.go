@@ -1,0 +1,32 @@
+// Package updater keeps the operator on the newest bundle of its release
+// channel, safely.
+//
+// Admins choose, in the ConfigMap's reserved "operator" section (Settings),
+// a source (a registry repository or an OCI layout directory, see package
+// bundle) and a release channel (a tag). The Updater, run by the leader
+// only, polls the channel; a new digest becomes a Release object
+// (releases.addons.seedops.io, cluster-scoped, labelled with the operator's
+// namespace) in phase Pending. A Pending release is applied when the mode
+// is Auto and now is inside an update window (or no windows are set), or,
+// in Manual mode, once it is annotated addons.seedops.io/approved=true.
+// A channel whose newest version is older than the one running is held
+// unless update.allowDowngrade is set.
+//
+// Applying a release: download and verify it, unpack it into the cache
+// directory (<cache>/<algorithm>-<hex>, written to a temporary directory
+// and renamed, so a crash never leaves half a bundle), load it (module
+// layout and hook configurations; an invalid bundle marks the release
+// Failed and the running bundle is untouched), swap it in without a
+// restart, and watch the converge. When every enabled module and the
+// global steps are Ready the release is Deployed and the one before it
+// Superseded. When a module or a global step still fails after the
+// rollback retries, or the rollback timeout passes first, the previous
+// bundle is swapped back and the release marked RolledBack with the
+// module and its error; that digest is not tried again (a new digest on
+// the channel is).
+//
+// The Release objects are the record of what is deployed: at start the
+// operator comes back on the Deployed release, from the cache or pulled
+// again by digest (Restore); with the source unreachable it keeps running
+// the cached bundle and reports the error.
+package updater

@@ -1,0 +1,322 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/module/moduletest"
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// memReleases is an in-memory Releases.
+type memReleases struct {
+	mu    sync.Mutex
+	items map[string]Release
+	now   func() time.Time
+}
+
+func newMemReleases(now func() time.Time) *memReleases {
+	return &memReleases{items: map[string]Release{}, now: now}
+}
+
+func (m *memReleases) List(context.Context) ([]Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Release
+	for _, r := range m.items {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Release) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (m *memReleases) Create(_ context.Context, r Release) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.items[r.Name]; ok {
+		return nil
+	}
+	r.Created, r.Transition = m.now(), m.now()
+	m.items[r.Name] = r
+	return nil
+}
+
+func (m *memReleases) SetStatus(_ context.Context, name string, phase Phase, msg string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.items[name]
+	if !ok {
+		return fmt.Errorf("release %s not found", name)
+	}
+	if r.Phase != phase {
+		r.Transition = m.now()
+	}
+	r.Phase, r.Message = phase, msg
+	m.items[name] = r
+	return nil
+}
+
+// byVersion returns the release of a version.
+func (m *memReleases) byVersion(t *testing.T, version string) Release {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.items {
+		if r.Version == version {
+			return r
+		}
+	}
+	t.Fatalf("no release of %s", version)
+	return Release{}
+}
+
+func (m *memReleases) approve(t *testing.T, version string) {
+	r := m.byVersion(t, version)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.Approved = true
+	m.items[r.Name] = r
+}
+
+// phases summarises the store: "version phase" per release, sorted.
+func (m *memReleases) phases() []string {
+	rs, _ := m.List(context.Background())
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Version+" "+string(r.Phase))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fakeRuntime loads test bundles (a VERSION file names them; an INVALID
+// file makes Load fail; a FAIL file makes the module "demo" fail to
+// converge; a SLOW file keeps it Reconciling) and plays the converger.
+type fakeRuntime struct {
+	mu      sync.Mutex
+	current string
+	loads   map[string]int
+	swaps   []string
+	ready   chan struct{}
+}
+
+func newFakeRuntime(initial string) *fakeRuntime {
+	r := &fakeRuntime{current: initial, loads: map[string]int{}, ready: make(chan struct{})}
+	close(r.ready)
+	return r
+}
+
+func (r *fakeRuntime) Load(_ context.Context, dir string) (converge.Bundle, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "VERSION"))
+	if err != nil {
+		return converge.Bundle{}, err
+	}
+	name := strings.TrimSpace(string(data))
+	r.mu.Lock()
+	r.loads[name]++
+	r.mu.Unlock()
+	if _, err := os.Stat(filepath.Join(dir, "INVALID")); err == nil {
+		return converge.Bundle{}, fmt.Errorf("%w: modules/010-demo/values.yaml: bad YAML", module.ErrInvalidBundle)
+	}
+	mode := "ok"
+	for _, m := range []string{"FAIL", "SLOW"} {
+		if _, err := os.Stat(filepath.Join(dir, m)); err == nil {
+			mode = m
+		}
+	}
+	return converge.Bundle{Modules: &module.Bundle{Values: values.Values{"name": name, "mode": mode}}}, nil
+}
+
+func (r *fakeRuntime) Swap(_ context.Context, b converge.Bundle) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name, _ := b.Modules.Values["name"].(string)
+	if name == "" {
+		name = "built-in"
+	}
+	r.current = name + "/" + fmt.Sprint(b.Modules.Values["mode"])
+	r.swaps = append(r.swaps, name)
+	return nil
+}
+
+func (r *fakeRuntime) running() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name, _, _ := strings.Cut(r.current, "/")
+	return name
+}
+
+func (r *fakeRuntime) Ready() <-chan struct{} { return r.ready }
+
+func (r *fakeRuntime) GlobalStatus() converge.GlobalStatus {
+	return converge.GlobalStatus{Phase: converge.PhaseReady}
+}
+
+func (r *fakeRuntime) Statuses() []converge.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case strings.HasSuffix(r.current, "/FAIL"):
+		return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseError, Failures: 3, Message: "render: v3 is broken"}}
+	case strings.HasSuffix(r.current, "/SLOW"):
+		return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseReconciling}}
+	}
+	return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseReady}}
+}
+
+// fakeObserver records metrics.
+type fakeObserver struct {
+	mu      sync.Mutex
+	info    string
+	errors  map[string]int
+	pending int
+	checked time.Time
+}
+
+func (o *fakeObserver) ReleaseInfo(v, ch string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.info = v + "@" + ch
+}
+
+func (o *fakeObserver) UpdateChecked(at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.checked = at
+}
+
+func (o *fakeObserver) UpdateError(stage string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.errors == nil {
+		o.errors = map[string]int{}
+	}
+	o.errors[stage]++
+}
+
+func (o *fakeObserver) PendingReleases(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pending = n
+}
+
+// fakeConfig serves an operator section.
+type fakeConfig struct {
+	mu      sync.Mutex
+	section values.Values
+}
+
+func (c *fakeConfig) Current() configstore.Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return configstore.Snapshot{Operator: c.section.DeepCopy()}
+}
+
+func (c *fakeConfig) set(v values.Values) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.section = v
+}
+
+type noSecrets struct{}
+
+func (noSecrets) Get(context.Context, string) (map[string][]byte, error) {
+	return nil, errors.New("no secrets here")
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// world is an Updater with fakes and a layout source.
+type world struct {
+	t        *testing.T
+	u        *Updater
+	rt       *fakeRuntime
+	releases *memReleases
+	obs      *fakeObserver
+	cfg      *fakeConfig
+	clock    *clock
+	source   string
+	src      *bundle.Source
+	cacheDir string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	w.releases = newMemReleases(w.clock.Now)
+	w.source = filepath.Join(t.TempDir(), "layout")
+	w.cacheDir = filepath.Join(t.TempDir(), "cache")
+	var err error
+	if w.src, err = bundle.Open(w.source, bundle.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	w.u = w.newUpdater()
+	return w
+}
+
+func (w *world) newUpdater() *Updater {
+	return New(Config{CacheDir: w.cacheDir, PollInterval: time.Second, RollbackRetries: 2, RollbackTimeout: 2 * time.Second}, Deps{
+		Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
+		Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+// publish pushes a test bundle named name with version to channels; marks
+// are extra files (INVALID, FAIL, SLOW).
+func (w *world) publish(name, version string, channels []string, marks ...string) bundle.Meta {
+	w.t.Helper()
+	files := []moduletest.File{moduletest.Text("VERSION", name+"\n"), moduletest.Text("values.yaml", "global: {}\n")}
+	for _, m := range marks {
+		files = append(files, moduletest.Text(m, ""))
+	}
+	meta, err := w.src.Push(context.Background(), moduletest.Bundle(w.t, files...), bundle.PushOptions{Version: version, Channels: channels})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return meta
+}
+
+func (w *world) settings(yaml string) Settings {
+	w.t.Helper()
+	v, err := values.FromYAML([]byte(strings.ReplaceAll(yaml, "SOURCE", w.source)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	s, err := ParseSettings(v)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.cfg.set(v)
+	return s
+}

@@ -1,0 +1,63 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func fakeDynamic() *dynamicfake.FakeDynamicClient {
+	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{GVR: "ReleaseList"})
+}
+
+// KubeReleases keeps each operator's releases apart and round-trips
+// spec and status. (The real API server is exercised by the e2e tests.)
+func TestKubeReleases(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	client := fakeDynamic()
+	ours := NewKubeReleases(client, "ops", func() time.Time { return now })
+	theirs := NewKubeReleases(client, "other", func() time.Time { return now })
+	r := Release{Name: "ops-v1.0.0-0123456789ab", Version: "v1.0.0", Channel: "stable", Digest: "sha256:0123456789ab", Source: "oci://r.io/b", Changelog: "first", Phase: PhasePending, Message: "waiting"}
+	if err := ours.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := theirs.Create(ctx, Release{Name: "other-v9.0.0-ffff", Version: "v9.0.0", Digest: "sha256:ffff", Phase: PhasePending}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ours.Create(ctx, r); err != nil {
+		t.Fatalf("creating an existing release: %v", err)
+	}
+	if err := ours.SetStatus(ctx, r.Name, PhaseDeployed, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ours.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r
+	want.Phase, want.Message, want.Transition = PhaseDeployed, "", now
+	if diff := cmp.Diff([]Release{want}, got, cmpopts.IgnoreFields(Release{}, "Created")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestKubeReleasesWithoutCRD(t *testing.T) {
+	client := fakeDynamic()
+	client.PrependReactor("list", "releases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(GVR.GroupResource(), "")
+	})
+	_, err := NewKubeReleases(client, "ops", time.Now).List(context.Background())
+	if !errors.Is(err, ErrNoCRD) {
+		t.Fatalf("List = %v, want ErrNoCRD", err)
+	}
+}

@@ -1,0 +1,594 @@
+package updater
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/values"
+)
+
+// Config holds the updater's flags; the "operator" section of the
+// ConfigMap overrides the ones it also names.
+type Config struct {
+	// CacheDir holds unpacked releases across restarts.
+	CacheDir string
+	// PollInterval is how often the channel is checked by default.
+	PollInterval time.Duration
+	// RollbackRetries and RollbackTimeout: a release is rolled back when a
+	// module or global step still fails after this many retries, or has not
+	// converged after this long.
+	RollbackRetries int
+	RollbackTimeout time.Duration
+	// RegistrySecret names a kubernetes.io/dockerconfigjson Secret in the
+	// operator's namespace; RegistryCAFile a PEM file; RegistryInsecure
+	// allows plain HTTP to any registry.
+	RegistrySecret   string
+	RegistryCAFile   string
+	RegistryInsecure bool
+}
+
+// BindFlags registers the updater's flags.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	defCache := os.Getenv("ADDON_OPERATOR_RELEASE_CACHE_DIR")
+	if defCache == "" {
+		defCache = filepath.Join(os.TempDir(), "addon-operator-releases")
+	}
+	fs.StringVar(&c.CacheDir, "release-cache-dir", defCache, "directory of downloaded releases, kept across restarts (env ADDON_OPERATOR_RELEASE_CACHE_DIR)")
+	fs.DurationVar(&c.PollInterval, "update-poll-interval", time.Minute, "how often the release channel is checked (operator section: update.pollInterval)")
+	fs.IntVar(&c.RollbackRetries, "update-rollback-retries", 3, "roll a new release back when a module still fails after this many retries (update.rollback.retries)")
+	fs.DurationVar(&c.RollbackTimeout, "update-rollback-timeout", 10*time.Minute, "roll a new release back when it has not converged after this long (update.rollback.timeout)")
+	fs.StringVar(&c.RegistrySecret, "registry-secret", "", "dockerconfigjson Secret in the operator's namespace with registry logins (registry.secret)")
+	fs.StringVar(&c.RegistryCAFile, "registry-ca-file", "", "PEM CA certificates trusted for the registry (registry.ca)")
+	fs.BoolVar(&c.RegistryInsecure, "registry-insecure", false, "plain HTTP to any registry; loopback registries use it anyway (registry.insecure)")
+}
+
+// Releases keeps the Release objects (*KubeReleases).
+type Releases interface {
+	List(ctx context.Context) ([]Release, error)
+	Create(ctx context.Context, r Release) error
+	SetStatus(ctx context.Context, name string, phase Phase, message string) error
+}
+
+// Runtime loads bundles and puts one in force. Load has no side effects
+// beyond running hooks' --config; Swap returns once the new bundle's start
+// is queued.
+type Runtime interface {
+	Load(ctx context.Context, dir string) (converge.Bundle, error)
+	Swap(ctx context.Context, b converge.Bundle) error
+}
+
+// Convergence tells how the bundle in force is doing (*converge.Converger).
+type Convergence interface {
+	Ready() <-chan struct{}
+	GlobalStatus() converge.GlobalStatus
+	Statuses() []converge.Status
+}
+
+// ConfigSource is the accepted configuration (*configstore.Store).
+type ConfigSource interface {
+	Current() configstore.Snapshot
+}
+
+// Secrets reads Secrets of the operator's namespace.
+type Secrets interface {
+	Get(ctx context.Context, name string) (map[string][]byte, error)
+}
+
+// Source is where bundles are published (*bundle.Source).
+type Source interface {
+	Resolve(ctx context.Context, channel string) (bundle.Meta, error)
+	Pull(ctx context.Context, digest, dir string) (bundle.Meta, error)
+}
+
+// Observer records the updater's metrics (*metrics.Metrics).
+type Observer interface {
+	ReleaseInfo(version, channel string)
+	UpdateChecked(at time.Time)
+	UpdateError(stage string)
+	PendingReleases(n int)
+}
+
+// Stages of update errors, the label of the error metric.
+const (
+	StageCheck    = "check"
+	StageDownload = "download"
+	StageLoad     = "load"
+	StageConverge = "converge"
+	StageRestore  = "restore"
+)
+
+// Bounds of one talk with a source: a channel check, a download.
+const (
+	checkTimeout    = time.Minute
+	downloadTimeout = 10 * time.Minute
+)
+
+// BuiltinVersion labels the built-in bundle in release_info.
+const BuiltinVersion = "built-in"
+
+// Deps are the Updater's collaborators. Open and Now may be nil (bundle.Open
+// and time.Now).
+type Deps struct {
+	Namespace   string
+	Releases    Releases
+	Runtime     Runtime
+	Convergence Convergence
+	Config      ConfigSource
+	Secrets     Secrets
+	Observer    Observer
+	Open        func(ref string, opts bundle.Options) (Source, error)
+	// Now is the clock of the update windows and Release timestamps.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Updater follows the release channel; see the package documentation.
+// Restore, then Start, are called once each, from one goroutine.
+type Updater struct {
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	cache *Cache
+
+	mu      sync.Mutex
+	running running
+	// reported is the last problem logged, so a persisting one is logged
+	// once.
+	reported string
+}
+
+// running is the bundle in force and the release it came from (nil for the
+// built-in bundle).
+type running struct {
+	release *Release
+	bundle  converge.Bundle
+}
+
+func (r running) digest() string {
+	if r.release == nil {
+		return ""
+	}
+	return r.release.Digest
+}
+
+func (r running) version() string {
+	if r.release == nil {
+		return ""
+	}
+	return r.release.Version
+}
+
+// New returns an Updater.
+func New(cfg Config, deps Deps) *Updater {
+	if deps.Open == nil {
+		deps.Open = func(ref string, opts bundle.Options) (Source, error) { return bundle.Open(ref, opts) }
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Minute
+	}
+	return &Updater{cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir)}
+}
+
+// Restore chooses the bundle the operator starts with: the Deployed
+// release's, from the cache or pulled again by digest from the source it
+// came from, else builtin. section is the ConfigMap's "operator" section
+// as found at start (for registry logins). The returned error says why a
+// Deployed release could not be restored; builtin is returned then, and
+// the release is applied again once its source answers.
+func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section values.Values) (converge.Bundle, error) {
+	u.setRunning(running{bundle: builtin})
+	u.deps.Observer.ReleaseInfo(BuiltinVersion, "")
+	releases, err := u.deps.Releases.List(ctx)
+	if errors.Is(err, ErrNoCRD) {
+		u.log.Info("no Release CRD in the cluster: starting on the built-in bundle; updates need deploy/crds/release.yaml")
+		return builtin, nil
+	}
+	if err != nil {
+		u.deps.Observer.UpdateError(StageRestore)
+		return builtin, err
+	}
+	var deployed *Release
+	for i := range releases {
+		r := &releases[i]
+		if r.Phase == PhaseDeployed && (deployed == nil || r.Transition.After(deployed.Transition)) {
+			deployed = r
+		}
+	}
+	if deployed == nil {
+		return builtin, nil
+	}
+	settings, _ := ParseSettings(section)
+	path, err := u.cache.Fill(deployed.Digest, func(dir string) error {
+		src, err := u.openSource(ctx, settings, deployed.Source)
+		if err != nil {
+			return err
+		}
+		dctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+		defer cancel()
+		_, err = src.Pull(dctx, deployed.Digest, dir)
+		return err
+	})
+	if err != nil {
+		u.deps.Observer.UpdateError(StageRestore)
+		return builtin, fmt.Errorf("restore release %s: %w", deployed.Name, err)
+	}
+	b, err := u.deps.Runtime.Load(ctx, path)
+	if err != nil {
+		_ = u.cache.Remove(deployed.Digest)
+		u.deps.Observer.UpdateError(StageRestore)
+		return builtin, fmt.Errorf("restore release %s: %w", deployed.Name, err)
+	}
+	u.setRunning(running{release: deployed, bundle: b})
+	u.deps.Observer.ReleaseInfo(deployed.Version, deployed.Channel)
+	u.log.Info("starting on the deployed release", "release", deployed.Name, "version", deployed.Version, "digest", deployed.Digest)
+	return b, nil
+}
+
+func (u *Updater) setRunning(r running) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.running = r
+}
+
+func (u *Updater) current() running {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.running
+}
+
+// Start checks the channel every poll interval, and at once when the
+// operator section changes, until ctx is done; it returns nil then. It
+// begins after the first converge of the bundle in force was attempted.
+// Problems are reported (log, metric, the running release's message) and
+// retried at the next poll; Start never fails because of them.
+func (u *Updater) Start(ctx context.Context) error {
+	if !u.waitStarted(ctx) {
+		return nil
+	}
+	settingsTick := time.NewTicker(time.Second)
+	defer settingsTick.Stop()
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	lastSum := ""
+	var settings Settings
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-settingsTick.C:
+			section := u.deps.Config.Current().Operator
+			if section.Checksum() == lastSum {
+				continue
+			}
+		case <-poll.C:
+		}
+		section := u.deps.Config.Current().Operator
+		lastSum = section.Checksum()
+		if s, err := ParseSettings(section); err == nil {
+			settings = s
+		} else {
+			u.report(ctx, StageCheck, fmt.Errorf("operator section: %w", err))
+		}
+		u.check(ctx, settings)
+		interval := settings.PollInterval
+		if interval <= 0 {
+			interval = u.cfg.PollInterval
+		}
+		poll.Reset(interval)
+	}
+}
+
+// waitStarted waits until the converger has queued the start of the bundle
+// in force (its first converge finished, or its global step failed), so
+// that a swap never races the start.
+func (u *Updater) waitStarted(ctx context.Context) bool {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-u.deps.Convergence.Ready():
+			return true
+		case <-t.C:
+			if u.deps.Convergence.GlobalStatus().Phase == converge.PhaseError {
+				return true
+			}
+		}
+	}
+}
+
+// check looks at the channel once and applies what the policy allows.
+func (u *Updater) check(ctx context.Context, s Settings) {
+	cur := u.current()
+	if !s.Enabled() {
+		u.deps.Observer.ReleaseInfo(versionLabel(cur), "")
+		u.clearReport(ctx, cur)
+		return
+	}
+	u.deps.Observer.ReleaseInfo(versionLabel(cur), s.Channel)
+	src, err := u.openSource(ctx, s, s.Source)
+	if err != nil {
+		u.report(ctx, StageCheck, err)
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	meta, err := src.Resolve(rctx, s.Channel)
+	cancel()
+	if err != nil {
+		u.report(ctx, StageCheck, err)
+		return
+	}
+	releases, err := u.deps.Releases.List(ctx)
+	if err != nil {
+		u.report(ctx, StageCheck, err)
+		return
+	}
+	u.deps.Observer.UpdateChecked(u.deps.Now())
+	defer func() { u.countPending(ctx) }()
+
+	var cand *Release
+	for i := range releases {
+		r := &releases[i]
+		switch {
+		case r.Digest == meta.Digest:
+			cand = r
+		case r.Phase == PhasePending:
+			u.setStatus(ctx, r, PhaseSuperseded, fmt.Sprintf("not applied: channel %s moved to %s", s.Channel, meta.Version))
+		}
+	}
+	if meta.Digest == cur.digest() {
+		if cand != nil && cand.Phase != PhaseDeployed {
+			u.setStatus(ctx, cand, PhaseDeployed, "")
+		}
+		u.clearReport(ctx, cur)
+		return
+	}
+	if cand != nil && (cand.Phase == PhaseFailed || cand.Phase == PhaseRolledBack) {
+		u.note(ctx, cur, fmt.Sprintf("channel %s points to %s, which was %s; waiting for a new release on the channel", s.Channel, meta.Version, cand.Phase))
+		return
+	}
+	if cand == nil {
+		r := Release{
+			Name: releaseName(u.deps.Namespace, meta.Version, meta.Digest), Version: meta.Version, Channel: s.Channel,
+			Digest: meta.Digest, Source: s.Source, Changelog: meta.Changelog, Phase: PhasePending,
+		}
+		if err := u.deps.Releases.Create(ctx, r); err != nil {
+			u.report(ctx, StageCheck, err)
+			return
+		}
+		u.log.Info("new release on the channel", "release", r.Name, "version", r.Version, "channel", s.Channel, "digest", r.Digest)
+		cand = &r
+	}
+	u.clearReport(ctx, cur)
+	d := decide(s, cur.version(), *cand, u.deps.Now())
+	if !d.apply {
+		u.setStatus(ctx, cand, PhasePending, d.reason)
+		return
+	}
+	u.apply(ctx, s, src, *cand)
+}
+
+func versionLabel(r running) string {
+	if r.release == nil {
+		return BuiltinVersion
+	}
+	return r.release.Version
+}
+
+// apply downloads, loads, swaps in and watches a release; see the package
+// documentation for the outcomes.
+func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel Release) {
+	log := u.log.With("release", rel.Name, "version", rel.Version)
+	prev := u.current()
+	log.Info("applying release", "digest", rel.Digest, "running", versionLabel(prev))
+	u.setStatus(ctx, &rel, PhasePending, "downloading")
+	path, err := u.cache.Fill(rel.Digest, func(dir string) error {
+		dctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+		defer cancel()
+		_, err := src.Pull(dctx, rel.Digest, dir)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if permanent(err) {
+			u.deps.Observer.UpdateError(StageDownload)
+			log.Error("release refused", "error", err)
+			u.setStatus(ctx, &rel, PhaseFailed, "download: "+err.Error())
+			return
+		}
+		u.report(ctx, StageDownload, err)
+		u.setStatus(ctx, &rel, PhasePending, "download failed, retrying at the next poll: "+err.Error())
+		return
+	}
+	b, err := u.deps.Runtime.Load(ctx, path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		_ = u.cache.Remove(rel.Digest)
+		u.deps.Observer.UpdateError(StageLoad)
+		log.Error("release refused: the bundle does not load; the running bundle stays", "error", err)
+		u.setStatus(ctx, &rel, PhaseFailed, "invalid bundle: "+err.Error())
+		return
+	}
+	u.setStatus(ctx, &rel, PhasePending, "converging")
+	if err := u.deps.Runtime.Swap(ctx, b); err != nil {
+		return // ctx is done
+	}
+	applied := rel
+	applied.Phase = PhaseDeployed
+	u.setRunning(running{release: &applied, bundle: b})
+	retries, timeout := u.cfg.RollbackRetries, u.cfg.RollbackTimeout
+	if s.Retries != nil {
+		retries = *s.Retries
+	}
+	if s.Timeout > 0 {
+		timeout = s.Timeout
+	}
+	err = u.watch(ctx, retries, timeout)
+	if ctx.Err() != nil {
+		return // the release stays Pending; a restart comes back on the previous one
+	}
+	if err != nil {
+		u.deps.Observer.UpdateError(StageConverge)
+		log.Error("release did not converge, rolling back", "error", err, "to", versionLabel(prev))
+		if err := u.deps.Runtime.Swap(ctx, prev.bundle); err != nil {
+			return
+		}
+		u.setRunning(prev)
+		u.deps.Observer.ReleaseInfo(versionLabel(prev), s.Channel)
+		u.setStatus(ctx, &rel, PhaseRolledBack, "rolled back to "+versionLabel(prev)+": "+err.Error())
+		_ = u.cache.Remove(rel.Digest)
+		return
+	}
+	u.setStatus(ctx, &rel, PhaseDeployed, "")
+	u.setRunning(running{release: &rel, bundle: b})
+	if releases, err := u.deps.Releases.List(ctx); err == nil {
+		for i := range releases {
+			if r := &releases[i]; r.Phase == PhaseDeployed && r.Digest != rel.Digest {
+				u.setStatus(ctx, r, PhaseSuperseded, "superseded by "+rel.Version)
+			}
+		}
+	}
+	u.deps.Observer.ReleaseInfo(rel.Version, s.Channel)
+	if err := u.cache.Prune(rel.Digest, prev.digest()); err != nil {
+		log.Warn("release cache not pruned", "error", err)
+	}
+	log.Info("release deployed")
+}
+
+// permanent reports whether a download error is about the content (it
+// will not get better by retrying the same digest).
+func permanent(err error) bool {
+	return errors.Is(err, bundle.ErrDigestMismatch) || errors.Is(err, bundle.ErrNotBundle) ||
+		errors.Is(err, bundle.ErrUnsafePath) || errors.Is(err, bundle.ErrNotFound)
+}
+
+// openSource opens ref with the registry settings: the section's, else the
+// flags'.
+func (u *Updater) openSource(ctx context.Context, s Settings, ref string) (Source, error) {
+	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure}
+	switch {
+	case s.RegistryCA != "":
+		opts.CAPEM = []byte(s.RegistryCA)
+	case u.cfg.RegistryCAFile != "":
+		data, err := os.ReadFile(u.cfg.RegistryCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("registry CA: %w", err)
+		}
+		opts.CAPEM = data
+	}
+	secret := s.RegistrySecret
+	if secret == "" {
+		secret = u.cfg.RegistrySecret
+	}
+	if secret != "" && bundle.IsRemote(ref) {
+		data, err := u.deps.Secrets.Get(ctx, secret)
+		if err != nil {
+			return nil, fmt.Errorf("registry secret %s: %w", secret, err)
+		}
+		raw, ok := data[".dockerconfigjson"]
+		if !ok {
+			return nil, fmt.Errorf("registry secret %s: no .dockerconfigjson key (want a kubernetes.io/dockerconfigjson Secret)", secret)
+		}
+		creds, err := bundle.ParseDockerConfig(raw)
+		if err != nil {
+			return nil, fmt.Errorf("registry secret %s: %w", secret, err)
+		}
+		opts.Credentials = creds
+	}
+	return u.deps.Open(ref, opts)
+}
+
+// report records a problem: the error metric, a log line when it is new,
+// and the message of the running release.
+func (u *Updater) report(ctx context.Context, stage string, err error) {
+	u.deps.Observer.UpdateError(stage)
+	msg := fmt.Sprintf("update %s failed: %v", stage, err)
+	u.mu.Lock()
+	fresh := msg != u.reported
+	u.reported = msg
+	u.mu.Unlock()
+	if fresh {
+		u.log.Error("update failed; the running bundle stays", "stage", stage, "error", err)
+	} else {
+		u.log.Debug("update still failing", "stage", stage, "error", err)
+	}
+	cur := u.current()
+	if cur.release != nil {
+		u.setStatus(ctx, cur.release, PhaseDeployed, msg)
+	}
+}
+
+// note puts a message that is not an error on the running release.
+func (u *Updater) note(ctx context.Context, cur running, msg string) {
+	u.mu.Lock()
+	fresh := msg != u.reported
+	u.reported = msg
+	u.mu.Unlock()
+	if fresh {
+		u.log.Info("update held", "reason", msg)
+	}
+	if cur.release != nil {
+		u.setStatus(ctx, cur.release, PhaseDeployed, msg)
+	}
+}
+
+// clearReport clears the running release's message after a good check.
+func (u *Updater) clearReport(ctx context.Context, cur running) {
+	u.mu.Lock()
+	had := u.reported != ""
+	u.reported = ""
+	u.mu.Unlock()
+	if had {
+		u.log.Info("update check ok again")
+	}
+	if cur.release != nil && cur.release.Message != "" {
+		u.setStatus(ctx, cur.release, PhaseDeployed, "")
+	}
+}
+
+// setStatus writes a release's phase and message, when they change, and
+// remembers them in r.
+func (u *Updater) setStatus(ctx context.Context, r *Release, phase Phase, msg string) {
+	if r.Phase == phase && r.Message == msg {
+		return
+	}
+	if err := u.deps.Releases.SetStatus(ctx, r.Name, phase, msg); err != nil {
+		if ctx.Err() == nil {
+			u.log.Warn("release status not saved", "release", r.Name, "error", err)
+		}
+		return
+	}
+	r.Phase, r.Message = phase, msg
+}
+
+func (u *Updater) countPending(ctx context.Context) {
+	releases, err := u.deps.Releases.List(ctx)
+	if err != nil {
+		return
+	}
+	n := 0
+	for _, r := range releases {
+		if r.Phase == PhasePending {
+			n++
+		}
+	}
+	u.deps.Observer.PendingReleases(n)
+}
