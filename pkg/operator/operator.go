@@ -59,6 +59,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return errors.New("the operator's namespace is not set (--namespace or ADDON_OPERATOR_NAMESPACE)")
 	}
 	cfg.Helm.Namespace = cfg.Store.Namespace
+	// Hooks learn the namespace from the environment, also when it came
+	// from --namespace.
+	cfg.Hook.Env = append(cfg.Hook.Env, "ADDON_OPERATOR_NAMESPACE="+cfg.Store.Namespace)
 
 	bundle, err := module.Load(cfg.Paths(), log)
 	if err != nil {
