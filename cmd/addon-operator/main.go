@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/operator"
 )
 
@@ -18,7 +19,8 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run maps the command line to the operator (or to `bundle push|pull|ls`)
+// run maps the command line to the operator (or to `bundle push|pull|ls`,
+// or to a debug CLI command: module, global, queue, hook, release)
 // and its outcome to an exit code: 0 after a clean stop, 1 on failure, 2 on
 // bad usage.
 func run(args []string) int {
@@ -27,6 +29,9 @@ func run(args []string) int {
 		defer stop()
 		return bundle.Command(ctx, args[1:], os.Stdout, os.Stderr)
 	}
+	if len(args) > 0 && debug.IsCommand(args[0]) {
+		return debug.RunCLI(args, os.Stdout, os.Stderr)
+	}
 	if len(args) > 0 && args[0] == "start" {
 		args = args[1:]
 	}
@@ -34,6 +39,10 @@ func run(args []string) int {
 	var cfg operator.Config
 	cfg.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "addon-operator: unknown command or argument %q (commands: start, bundle, module, global, queue, hook, release)\n", fs.Arg(0))
 		return 2
 	}
 	log, err := operator.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)

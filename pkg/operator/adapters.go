@@ -1,9 +1,11 @@
 package operator
 
 import (
+	"context"
 	"sync"
 	"time"
 
+	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
@@ -94,4 +96,40 @@ func (s *bundleSchemas) SecretPaths(key string) [][]string {
 		return m.Schema.SecretPaths()
 	}
 	return nil
+}
+
+// observedStore is the config store as the converger sees it, with every
+// event also shown to observe (the rejected-config Events) first.
+type observedStore struct {
+	*configstore.Store
+	observe func(configstore.Event)
+	events  chan configstore.Event
+	once    sync.Once
+}
+
+func (o *observedStore) init() { o.once.Do(func() { o.events = make(chan configstore.Event) }) }
+
+// Events is the store's events, passed on by Start.
+func (o *observedStore) Events() <-chan configstore.Event {
+	o.init()
+	return o.events
+}
+
+// Start forwards the store's events until ctx is done.
+func (o *observedStore) Start(ctx context.Context) error {
+	o.init()
+	in := o.Store.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-in:
+			o.observe(ev)
+			select {
+			case o.events <- ev:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/server"
+	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/pkg/updater"
 )
 
@@ -37,6 +39,10 @@ type Config struct {
 	HA     HAConfig
 	// Updater follows the release channel (leader only).
 	Updater updater.Config
+	// Status writes Module objects and rejected-config Events.
+	Status status.Config
+	// Debug is the CLI's unix socket.
+	Debug debug.Config
 }
 
 // BindFlags registers all flags.
@@ -54,6 +60,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Server.BindFlags(fs)
 	c.HA.BindFlags(fs)
 	c.Updater.BindFlags(fs)
+	c.Status.BindFlags(fs)
+	c.Debug.BindFlags(fs)
 }
 
 // Paths returns where the bundle is.

@@ -3,6 +3,7 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,18 +18,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/server"
+	"github.com/seedops/addon-operator/pkg/status"
 )
 
 // NewLogger builds the process logger from the level and format flags.
@@ -88,12 +92,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	var leader leaderState
 	srv := server.New(cfg.Server, reg, hookMetrics, leader.ready, log)
+	dbg := debug.NewServer(cfg.Debug, log)
 	work := func(ctx context.Context) error {
-		return runLeader(ctx, cfg, restCfg, bundle, hooks, runner, m, hookMetrics, &leader, log)
+		return runLeader(ctx, cfg, restCfg, bundle, hooks, runner, m, hookMetrics, &leader, dbg, log)
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Start(ctx) })
+	g.Go(func() error { return dbg.Start(ctx) })
 	g.Go(func() error { return m.Start(ctx) })
 	if cfg.HA.Enabled {
 		g.Go(func() error { return elect(ctx, cfg.HA, restCfg, cfg.Store.Namespace, &leader, work, log) })
@@ -107,7 +113,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // runLeader runs everything that reads or changes the cluster on the
 // operator's behalf: the config store, hooks, queues, Helm and the
 // converger. Only one replica runs it at a time (see elect).
-func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *module.Bundle, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, log *slog.Logger) error {
+func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *module.Bundle, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
 	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
 	if err != nil {
 		return err
@@ -119,6 +125,8 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 	schemas := &bundleSchemas{}
 	schemas.set(bundle)
 	store := configstore.New(client, cfg.Store, schemas, log)
+	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
+	observed := &observedStore{Store: store, observe: cfgEvents.Observe}
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, log: log}
 	up, hooks, err := startUpdater(ctx, cfg, restCfg, client, rt, hooks, m, log)
 	if err != nil {
@@ -139,14 +147,29 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 		return err
 	}
 	conv = converge.New(hooks, converge.Deps{
-		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
+		Config: observed, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
 		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
 	})
 	rt.conv = conv
+	statusCfg := cfg.Status
+	statusCfg.Namespace = cfg.Store.Namespace
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
+	}
+	writer, err := status.New(statusCfg, client, dyn, conv, log)
+	if err != nil {
+		return err
+	}
 	leader.lead(conv.Ready())
+	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases})
+	defer dbg.Follow()
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Start(ctx) })
+	g.Go(func() error { return observed.Start(ctx) })
+	g.Go(func() error { return cfgEvents.Start(ctx) })
+	g.Go(func() error { return writer.Start(ctx) })
 	g.Go(func() error { return engine.Start(ctx) })
 	g.Go(func() error { return queues.Start(ctx) })
 	g.Go(func() error { return monitor.Start(ctx) })

@@ -15,9 +15,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/seedops/addon-operator/test/cluster"
 	"github.com/seedops/addon-operator/test/process"
@@ -65,6 +69,7 @@ func newEnv(t *testing.T, bundle string, args ...string) *env {
 		e.ns = e.ns[:50]
 	}
 	e.trace = filepath.Join(e.dir, "trace")
+	installCRDs(t)
 	for _, ns := range []string{e.ns, "e2e-watch"} {
 		_, err := e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -200,4 +205,49 @@ func (e *env) revision(release string) (int, string) {
 		}
 	}
 	return rev, status
+}
+
+// installCRDs creates the operator's CRDs (deploy/crds: Module, Release),
+// as `kubectl apply -k deploy/` does, and waits until they are served.
+func installCRDs(t *testing.T) {
+	t.Helper()
+	files, err := filepath.Glob("../../deploy/crds/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in deploy/crds: %v", err)
+	}
+	client := apiextensions.NewForConfigOrDie(testCluster.Config).ApiextensionsV1().CustomResourceDefinitions()
+	ctx := context.Background()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := yaml.Unmarshal(data, &crd); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := client.Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for !established(ctx, client, crd.Name) {
+			if time.Now().After(deadline) {
+				t.Fatalf("CRD %s not established", crd.Name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func established(ctx context.Context, client apiextensionsclient.CustomResourceDefinitionInterface, name string) bool {
+	got, err := client.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	for _, c := range got.Status.Conditions {
+		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }

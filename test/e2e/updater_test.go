@@ -15,9 +15,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -44,7 +41,6 @@ type updaterEnv struct {
 
 func newUpdaterEnv(t *testing.T) *updaterEnv {
 	t.Helper()
-	installReleaseCRD(t)
 	reg := registry.Start(t, registry.Options{Users: map[string]string{"ops": "hunter2"}})
 	cacheDir := filepath.Join(t.TempDir(), "releases")
 	builtin := moduletest.Bundle(t, demoModule("v0", "")...)
@@ -70,38 +66,6 @@ func newUpdaterEnv(t *testing.T) *updaterEnv {
 		t.Fatal(err)
 	}
 	return u
-}
-
-func installReleaseCRD(t *testing.T) {
-	t.Helper()
-	data, err := os.ReadFile("../../deploy/crds/release.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crd apiextensionsv1.CustomResourceDefinition
-	if err := yaml.Unmarshal(data, &crd); err != nil {
-		t.Fatal(err)
-	}
-	client := apiextensions.NewForConfigOrDie(testCluster.Config).ApiextensionsV1().CustomResourceDefinitions()
-	ctx := context.Background()
-	if _, err := client.Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err := client.Get(ctx, crd.Name, metav1.GetOptions{})
-		if err == nil {
-			for _, c := range got.Status.Conditions {
-				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("CRD %s not established: %v", crd.Name, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // demoModule is a bundle with one module whose ConfigMap "demo" shows the

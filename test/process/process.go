@@ -51,10 +51,12 @@ type Operator struct {
 	opts Options
 	Port int
 	Log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	// DebugSocket is the CLI's socket (ADDON_OPERATOR_DEBUG_SOCKET).
+	DebugSocket string
+	cmd         *exec.Cmd
+	done        chan struct{}
+	mu          sync.Mutex
+	err         error
 }
 
 // Start launches the operator; it does not wait for readiness.
@@ -64,6 +66,13 @@ func Start(t testing.TB, opts Options) *Operator {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A short directory of its own: unix socket paths are limited to about
+	// 100 bytes, and two operators of one test must not share a socket.
+	sockDir, err := os.MkdirTemp("", "aop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	logFile := filepath.Join(t.TempDir(), "operator.log")
 	f, err := os.Create(logFile)
 	if err != nil {
@@ -77,6 +86,7 @@ func Start(t testing.TB, opts Options) *Operator {
 		"--listen-port", strconv.Itoa(port),
 		"--tmp-dir", filepath.Join(t.TempDir(), "tmp"),
 		"--log-level", "debug",
+		"--debug-socket", filepath.Join(sockDir, "debug.socket"),
 	}, opts.Args...)
 	cmd := exec.Command(opts.Binary, args...)
 	cmd.Env = append(os.Environ(), opts.Env...)
@@ -86,7 +96,7 @@ func Start(t testing.TB, opts Options) *Operator {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	o := &Operator{opts: opts, Port: port, Log: logFile, cmd: cmd, done: make(chan struct{})}
+	o := &Operator{opts: opts, Port: port, Log: logFile, DebugSocket: filepath.Join(sockDir, "debug.socket"), cmd: cmd, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		f.Close()

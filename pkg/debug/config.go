@@ -1,0 +1,33 @@
+package debug
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+)
+
+// SocketEnv is the environment variable that sets the socket path for both
+// the operator and the CLI.
+const SocketEnv = "ADDON_OPERATOR_DEBUG_SOCKET"
+
+// Config is where the debug socket is.
+type Config struct {
+	// Socket is the unix socket's path. Empty disables the server.
+	Socket string
+}
+
+// DefaultSocket is $ADDON_OPERATOR_DEBUG_SOCKET, else
+// $TMPDIR/addon-operator/debug.socket (next to the hooks' temporary files).
+// The operator and the CLI use the same default, so a CLI run in the
+// operator's container finds the operator without flags.
+func DefaultSocket() string {
+	if v := os.Getenv(SocketEnv); v != "" {
+		return v
+	}
+	return filepath.Join(os.TempDir(), "addon-operator", "debug.socket")
+}
+
+// BindFlags registers --debug-socket, defaulting to DefaultSocket.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Socket, "debug-socket", DefaultSocket(), "unix socket of the debug API used by the module, global, queue and hook commands; empty disables it (env "+SocketEnv+")")
+}

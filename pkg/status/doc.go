@@ -1,0 +1,15 @@
+// Package status publishes what the operator knows about its modules where
+// cluster admins look: one cluster-scoped Module object per module of the
+// bundle (`kubectl get modules`, CRD in deploy/crds/module.yaml), and
+// Kubernetes Events on the ConfigMap when an edit of it is rejected.
+//
+// The Writer turns the converger's module statuses into Module objects and
+// adds result control: a module is Ready only when its last run succeeded
+// and every Deployment, StatefulSet, DaemonSet and Job of its Helm release
+// is rolled out and ready. It watches those kinds (informers restricted to
+// objects carrying helm.ModuleLabel), so at idle it holds watches open and
+// lists Module objects once per resync period; nothing else is polled.
+//
+// ConfigEvents records a Warning Event on the ConfigMap for each rejected
+// configuration, once per distinct consecutive rejection.
+package status

@@ -1,0 +1,99 @@
+package status_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/status"
+)
+
+func TestConfigRejectedEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cs := testCluster.Client()
+	ns := newNamespace(t, "events")
+	cm, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "addon-operator", Namespace: ns},
+		Data:       map[string]string{"fooEnabled": "yes"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, log := newLogs(t)
+	rec := status.NewConfigEvents(cs, ns, cm.Name, log)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- rec.Start(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start: %v", err)
+		}
+	})
+
+	badEnabled := fmt.Errorf("%w: key fooEnabled: %w: want \"true\" or \"false\", got \"yes\"", configstore.ErrInvalidConfig, configstore.ErrBadEnabled)
+	long := fmt.Errorf("%w: %s", configstore.ErrInvalidConfig, strings.Repeat("key foo: schema violation; ", 100))
+	type event struct{ Type, Reason, Message string }
+	// events waits until the ConfigMap has n Events and returns them, oldest first.
+	events := func(n int) []event {
+		t.Helper()
+		deadline := time.Now().Add(waitFor)
+		for {
+			list, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=" + cm.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list.Items) >= n || time.Now().After(deadline) {
+				items := list.Items
+				slices.SortFunc(items, func(a, b corev1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+				var out []event
+				for _, e := range items {
+					if e.InvolvedObject.UID != cm.UID {
+						t.Errorf("event %s involves uid %q, want the ConfigMap's %q", e.Name, e.InvolvedObject.UID, cm.UID)
+					}
+					out = append(out, event{e.Type, e.Reason, e.Message})
+				}
+				return out
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	// The same rejection twice in a row is one Event; a new problem is another.
+	rec.Observe(configstore.Event{Err: badEnabled})
+	rec.Observe(configstore.Event{Err: badEnabled})
+	rec.Observe(configstore.Event{Err: long})
+	truncated := long.Error()[:1021] + "..."
+	want := []event{
+		{"Warning", "ConfigRejected", badEnabled.Error()},
+		{"Warning", "ConfigRejected", truncated},
+	}
+	if diff := cmp.Diff(want, events(2)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// After an accepted configuration the same rejection is news again;
+	// a merged event (accepted, then rejected) counts as both.
+	rec.Observe(configstore.Event{Change: configstore.Change{Modules: []string{"foo"}}})
+	rec.Observe(configstore.Event{Err: long})
+	rec.Observe(configstore.Event{Change: configstore.Change{Global: true}, Err: long})
+	want = append(want, event{"Warning", "ConfigRejected", truncated}, event{"Warning", "ConfigRejected", truncated})
+	if diff := cmp.Diff(want, events(4)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	out := kubectl(t, "describe", "configmap", "-n", ns, cm.Name)
+	t.Logf("kubectl describe configmap:\n%s", out)
+	if !strings.Contains(out, "ConfigRejected") || !strings.Contains(out, `key fooEnabled: bad enabled flag: want "true" or "false", got "yes"`) {
+		t.Error("kubectl describe configmap does not show the ConfigRejected event")
+	}
+}

@@ -1,0 +1,238 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/helm"
+)
+
+// workloads follows the rollout of the releases' Deployments,
+// StatefulSets, DaemonSets and Jobs. The informers select objects carrying
+// helm.ModuleLabel in all namespaces; every change of one calls onChange.
+// evaluate is not safe for concurrent use (the Writer's loop calls it).
+type workloads struct {
+	kube    kubernetes.Interface
+	timeout time.Duration
+	log     *slog.Logger
+
+	factory      informers.SharedInformerFactory
+	deployments  appslisters.DeploymentLister
+	statefulSets appslisters.StatefulSetLister
+	daemonSets   appslisters.DaemonSetLister
+	jobs         batchlisters.JobLister
+
+	// notReady is when each workload was first seen not ready, at which
+	// generation.
+	notReady map[workloadKey]notReadySince
+}
+
+type workloadKey struct {
+	kind, namespace, name string
+}
+
+type notReadySince struct {
+	since      time.Time
+	generation int64
+}
+
+// report is the state of one module's workloads.
+type report struct {
+	total int
+	// waiting: not ready yet, within the timeout ("Deployment ns/x: 1/3 ready").
+	waiting []string
+	// failed: timed out or failed, with the reason.
+	failed []string
+}
+
+func newWorkloads(kube kubernetes.Interface, timeout time.Duration, log *slog.Logger, onChange func()) *workloads {
+	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = helm.ModuleLabel }))
+	h := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { onChange() },
+		UpdateFunc: func(any, any) { onChange() },
+		DeleteFunc: func(any) { onChange() },
+	}
+	apps, batch := factory.Apps().V1(), factory.Batch().V1()
+	for _, inf := range []cache.SharedIndexInformer{
+		apps.Deployments().Informer(), apps.StatefulSets().Informer(),
+		apps.DaemonSets().Informer(), batch.Jobs().Informer(),
+	} {
+		_ = inf.SetTransform(dropManagedFields)
+		_, _ = inf.AddEventHandler(h)
+	}
+	return &workloads{
+		kube: kube, timeout: timeout, log: log, factory: factory,
+		deployments: apps.Deployments().Lister(), statefulSets: apps.StatefulSets().Lister(),
+		daemonSets: apps.DaemonSets().Lister(), jobs: batch.Jobs().Lister(),
+		notReady: map[workloadKey]notReadySince{},
+	}
+}
+
+// dropManagedFields keeps the caches small.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// cacheSyncWarning is how long start waits for the caches before it says
+// so (missing list/watch rights keep them from syncing).
+const cacheSyncWarning = 30 * time.Second
+
+// start runs the informers until ctx is done and waits for their caches;
+// false when ctx ended first. Call shutdown after ctx is done.
+func (w *workloads) start(ctx context.Context) bool {
+	w.factory.Start(ctx.Done())
+	warn := time.AfterFunc(cacheSyncWarning, func() {
+		w.log.Warn("workload caches not synced yet, module status waits; check list and watch rights on deployments, statefulsets, daemonsets and jobs")
+	})
+	defer warn.Stop()
+	for _, ok := range w.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *workloads) shutdown() { w.factory.Shutdown() }
+
+// workloadKeyOf picks the kinds whose readiness counts.
+func workloadKeyOf(o helm.ObjectRef) (workloadKey, bool) {
+	gv, err := schema.ParseGroupVersion(o.APIVersion)
+	if err != nil {
+		return workloadKey{}, false
+	}
+	switch {
+	case gv.Group == "apps" && (o.Kind == "Deployment" || o.Kind == "StatefulSet" || o.Kind == "DaemonSet"),
+		gv.Group == "batch" && o.Kind == "Job":
+		return workloadKey{kind: o.Kind, namespace: o.Namespace, name: o.Name}, true
+	}
+	return workloadKey{}, false
+}
+
+// rollout looks a workload up in the informers' caches; false when absent.
+func (w *workloads) rollout(k workloadKey) (rollout, bool) {
+	var r rollout
+	var err error
+	switch k.kind {
+	case "Deployment":
+		if obj, e := w.deployments.Deployments(k.namespace).Get(k.name); e == nil {
+			r = deploymentRollout(obj)
+		} else {
+			err = e
+		}
+	case "StatefulSet":
+		if obj, e := w.statefulSets.StatefulSets(k.namespace).Get(k.name); e == nil {
+			r = statefulSetRollout(obj)
+		} else {
+			err = e
+		}
+	case "DaemonSet":
+		if obj, e := w.daemonSets.DaemonSets(k.namespace).Get(k.name); e == nil {
+			r = daemonSetRollout(obj)
+		} else {
+			err = e
+		}
+	case "Job":
+		if obj, e := w.jobs.Jobs(k.namespace).Get(k.name); e == nil {
+			r = jobRollout(obj)
+		} else {
+			err = e
+		}
+	}
+	if err != nil {
+		if !apierrors.IsNotFound(err) {
+			w.log.Warn("workload lookup failed", "error", err)
+		}
+		return rollout{progress: "not found", generation: -1}, false
+	}
+	return r, true
+}
+
+// evaluate reports the workloads of every module that is not Disabled, and
+// the earliest time a waiting workload reaches the timeout (zero: none).
+// It records when workloads are first seen not ready and forgets those no
+// module has any more.
+func (w *workloads) evaluate(ctx context.Context, statuses []converge.Status, now time.Time) (map[string]report, time.Time) {
+	reports := make(map[string]report, len(statuses))
+	seen := map[workloadKey]bool{}
+	var deadline time.Time
+	for _, st := range statuses {
+		if st.Phase == converge.PhaseDisabled {
+			continue
+		}
+		var rep report
+		for _, o := range st.Objects {
+			key, ok := workloadKeyOf(o)
+			if !ok {
+				continue
+			}
+			rep.total++
+			seen[key] = true
+			ro, _ := w.rollout(key)
+			if ro.ready {
+				delete(w.notReady, key)
+				continue
+			}
+			nr, ok := w.notReady[key]
+			if !ok || nr.generation != ro.generation {
+				nr = notReadySince{since: now, generation: ro.generation}
+				w.notReady[key] = nr
+			}
+			switch {
+			case ro.failure != "":
+				rep.failed = append(rep.failed, o.String()+" "+ro.failure)
+			case now.Sub(nr.since) >= w.timeout:
+				rep.failed = append(rep.failed, fmt.Sprintf("%s not ready after %s: %s%s", o, w.timeout, ro.progress, w.diagnose(ctx, key.namespace, ro.selector)))
+			default:
+				rep.waiting = append(rep.waiting, o.String()+": "+ro.progress)
+				if d := nr.since.Add(w.timeout); deadline.IsZero() || d.Before(deadline) {
+					deadline = d
+				}
+			}
+		}
+		reports[st.Module] = rep
+	}
+	for k := range w.notReady {
+		if !seen[k] {
+			delete(w.notReady, k)
+		}
+	}
+	return reports, deadline
+}
+
+// diagnose names a pod of the workload that is not ready and why, as
+// "; pod x: reason", or "" when it finds none.
+func (w *workloads) diagnose(ctx context.Context, namespace string, selector *metav1.LabelSelector) string {
+	if selector == nil {
+		return ""
+	}
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return ""
+	}
+	pods, err := w.kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		w.log.Debug("list pods for diagnosis failed", "error", err)
+		return ""
+	}
+	if p := podsProblem(pods.Items); p != "" {
+		return "; " + p
+	}
+	return ""
+}
