@@ -143,17 +143,22 @@ func (c *Converger) setBundle(b Bundle) {
 // (every enabled module attempted once, whatever the outcome).
 func (c *Converger) Ready() <-chan struct{} { return c.ready }
 
-// Start queues the startup work once the configuration is known, then turns
+// Start queues the startup work once a configuration is accepted (rejected
+// configurations before it are reported and otherwise ignored), then turns
 // configuration events and healing signals into tasks until ctx is done.
 // healing delivers release names whose objects went missing.
 func (c *Converger) Start(ctx context.Context, healing <-chan string) error {
 	events := c.deps.Config.Events()
-	// The first event carries the configuration the startup runs with.
-	select {
-	case <-ctx.Done():
-		return nil
-	case ev := <-events:
-		c.reportConfig(ev)
+	// The first accepted event carries the configuration the startup runs
+	// with.
+	for accepted := false; !accepted; {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-events:
+			c.reportConfig(ev)
+			accepted = ev.Err == nil
+		}
 	}
 	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
 	for {
@@ -215,10 +220,7 @@ func (c *Converger) stopRetries() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ms := range c.modules {
-		if ms.retry != nil {
-			ms.retry.Stop()
-			ms.retry = nil
-		}
+		ms.stopRetry()
 	}
 }
 

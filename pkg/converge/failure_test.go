@@ -123,7 +123,6 @@ func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 }
 
 func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
-	t.Skip("BUG: a module disabled while its retry is pending keeps a stale retry timer; re-enabled by its enabled script it is never run again")
 	h := newHarness(t, files(
 		[]moduletest.File{
 			moduletest.Text("values.yaml", "aEnabled: true\n"),
@@ -171,7 +170,6 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 }
 
 func TestAfterHelmValuesChangeRedeploysTheModule(t *testing.T) {
-	t.Skip("BUG: values patched by an afterHelm hook never reach Helm: doRunModule ignores the 'changed' result of afterHelm hooks")
 	h := newHarness(t, chart("010-a",
 		moduletest.Text("values.yaml", "aEnabled: true\n"),
 		moduletest.Hook("modules/010-a/hooks/after.sh"),
@@ -193,7 +191,6 @@ func TestAfterHelmValuesChangeRedeploysTheModule(t *testing.T) {
 }
 
 func TestSynchronizationOnANamedQueueRunsForModuleHooks(t *testing.T) {
-	t.Skip("BUG: a module hook's Synchronization queued on a named queue (waitForSynchronization: false) is dropped when it runs before the module's start finished")
 	h := newHarness(t, chart("010-a",
 		moduletest.Text("values.yaml", "aEnabled: true\n"),
 		moduletest.Hook("modules/010-a/hooks/nowait.sh"),
@@ -227,17 +224,12 @@ func TestModuleOnStartupRunsOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		failing string // binding that fails the first run
-		bug     string
 	}{
 		{name: "first run fails in beforeHelm", failing: "beforeHelm"},
 		{name: "first run fails in Helm", failing: "helm"},
-		{name: "first run fails in Synchronization", failing: "pods",
-			bug: "BUG: onStartup hooks run again on every retry of a module whose first run failed in a Synchronization (ms.started is set only after enableBindings succeeds)"},
+		{name: "first run fails in Synchronization", failing: "pods"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.bug != "" {
-				t.Skip(tc.bug)
-			}
 			h := newHarness(t, chart("010-a",
 				moduletest.Text("values.yaml", "aEnabled: true\n"),
 				moduletest.Hook("modules/010-a/hooks/startup.sh"),

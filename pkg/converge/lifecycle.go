@@ -170,7 +170,7 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		}
 		byConfig := on
 		var byScript *bool
-		reason := ""
+		reason, scriptErr := "", ""
 		if on && ms.mod.EnabledScript != "" {
 			c.mu.Lock()
 			c.enabledNames = names
@@ -185,22 +185,29 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 				c.deps.Observer.DiscoverError()
 				log.Error("enabled script failed, keeping the module's state", "module", ms.mod.Name, "error", err)
 				on = prev
+				scriptErr = "enabled script: " + err.Error()
 				c.mu.Lock()
-				ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, "enabled script: "+err.Error()
+				ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, scriptErr
 				c.mu.Unlock()
 			}
 		}
 		c.mu.Lock()
 		ms.status.Enabled, ms.status.EnabledReason = on, reason
 		ms.status.EnabledByConfig, ms.status.EnabledByScript = byConfig, byScript
+		if on != ms.enabled {
+			// A pending retry is for the state the module leaves.
+			ms.stopRetry()
+		}
 		ms.enabled = on
-		if on {
+		ms.enabledErr = scriptErr
+		switch {
+		case on:
 			names = append(names, ms.mod.Name)
 			enable = append(enable, ms)
-		} else if ms.started || ms.deployed {
+		case ms.bindings || ms.deployed:
 			disable = append(disable, ms)
-		} else {
-			ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseDisabled, "", ""
+		default:
+			ms.settle(PhaseDisabled)
 		}
 		c.mu.Unlock()
 	}
@@ -226,8 +233,7 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 			log.Debug("module waits for its retry", "module", ms.mod.Name, "activation", activation)
 			return
 		}
-		ms.retry.Stop()
-		ms.retry = nil
+		ms.stopRetry()
 	}
 	ms.status.Phase = PhaseReconciling
 	c.mu.Unlock()
@@ -245,7 +251,8 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	ms.status.LastRun = time.Now()
 	if err == nil {
 		ms.failures = 0
-		ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseReady, "", "", 0
+		ms.status.Failures = 0
+		ms.settle(PhaseReady)
 		if rev > 0 {
 			ms.status.Revision = rev
 		}
@@ -261,21 +268,49 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module run failed, retrying later", "module", ms.mod.Name, "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name
-	ms.retry = time.AfterFunc(wait, func() {
-		c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, activationRetry))
+	c.retryAfter(ms, wait, func() *queue.Task { return c.moduleRunTask(name, activationRetry) })
+}
+
+// retryAfter queues the task next makes after wait, as the module's pending
+// retry: the retry is cleared when it fires, and a retry stopped (or
+// replaced) before it is queued queues nothing. Caller holds c.mu.
+func (c *Converger) retryAfter(ms *moduleState, wait time.Duration, next func() *queue.Task) {
+	ms.stopRetry()
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		current := ms.retry == t
+		if current {
+			ms.retry = nil
+		}
+		c.mu.Unlock()
+		if current {
+			c.deps.Queues.Add(queue.MainQueue, next())
+		}
 	})
+	ms.retry = t
 }
 
 func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation string, log *slog.Logger) (int, error) {
 	c.mu.Lock()
-	started := ms.started
+	startupDone, started := ms.startupDone, ms.started
 	c.mu.Unlock()
-	if !started {
+	if !startupDone {
 		for _, h := range hook.Ordered(ms.hooks, hook.OnStartup) {
 			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, activation, log); err != nil {
 				return 0, err
 			}
 		}
+		c.mu.Lock()
+		ms.startupDone = true
+		c.mu.Unlock()
+	}
+	if !started {
+		// Synchronization queued on other queues may run before
+		// enableBindings returns.
+		c.mu.Lock()
+		ms.bindings = true
+		c.mu.Unlock()
 		if _, err := c.enableBindings(ctx, ms.hooks, log); err != nil {
 			return 0, err
 		}
@@ -292,10 +327,17 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 	if err != nil {
 		return 0, &stepError{step: StepHelm, err: err}
 	}
+	changed := false
 	for _, h := range hook.Ordered(ms.hooks, hook.AfterHelm) {
-		if _, err := c.runLifecycleHook(ctx, h, hook.AfterHelm, activation, log); err != nil {
+		ch, err := c.runLifecycleHook(ctx, h, hook.AfterHelm, activation, log)
+		if err != nil {
 			return rev, err
 		}
+		changed = changed || ch
+	}
+	if changed {
+		// The release lacks what afterHelm hooks set: deploy again.
+		c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(ms.mod.Name, "ModuleValuesChanged"))
 	}
 	return rev, nil
 }
@@ -350,8 +392,8 @@ func (c *Converger) deleteModule(ctx context.Context, ms *moduleState, log *slog
 	defer c.notify()
 	if err == nil {
 		ms.failures = 0
-		ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures, ms.status.Revision = PhaseDisabled, "", "", 0, 0
-		ms.status.Objects = nil
+		ms.status.Failures, ms.status.Revision, ms.status.Objects = 0, 0, nil
+		ms.settle(PhaseDisabled)
 		return
 	}
 	ms.failures++
@@ -359,12 +401,7 @@ func (c *Converger) deleteModule(ctx context.Context, ms *moduleState, log *slog
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module delete failed, retrying later", "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name
-	if ms.retry != nil {
-		ms.retry.Stop()
-	}
-	ms.retry = time.AfterFunc(wait, func() {
-		c.deps.Queues.Add(queue.MainQueue, c.moduleDeleteTask(name))
-	})
+	c.retryAfter(ms, wait, func() *queue.Task { return c.moduleDeleteTask(name) })
 }
 
 func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *slog.Logger) error {
@@ -389,7 +426,7 @@ func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *sl
 		c.deps.Engine.Disable(h)
 	}
 	c.mu.Lock()
-	ms.started = false
+	ms.startupDone, ms.bindings, ms.started = false, false, false
 	ms.dynamic = nil
 	c.mu.Unlock()
 	return nil
@@ -406,7 +443,7 @@ func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation 
 	if !h.Global() {
 		c.mu.Lock()
 		ms := c.byName[h.Module]
-		running := ms != nil && ms.enabled && ms.started
+		running := ms != nil && ms.enabled && ms.bindings
 		c.mu.Unlock()
 		if !running {
 			return nil

@@ -290,7 +290,6 @@ func TestNotReadyWhileAGlobalStepFails(t *testing.T) {
 }
 
 func TestStartupWaitsForAnAcceptedConfiguration(t *testing.T) {
-	t.Skip("BUG: Start begins the startup with the first event even when it is a rejection carrying an empty Snapshot; modules enabled only in the ConfigMap are then uninstalled")
 	// alpha is enabled only in the ConfigMap, and has a release from before
 	// the operator restarted; the ConfigMap has a bad edit at restart.
 	h := newHarness(t, chart("010-alpha"), nil)

@@ -81,13 +81,37 @@ type moduleState struct {
 	mod   *module.Module
 	hooks []*hook.Hook
 
-	enabled  bool // by the last discovery
-	started  bool // onStartup ran and bindings are enabled
-	deployed bool // may have a release (ran once, or found at startup)
-	dynamic  values.Patch
-	failures int
-	retry    *time.Timer
-	status   Status
+	enabled     bool // by the last discovery
+	startupDone bool // onStartup hooks ran
+	bindings    bool // hooks' bindings are enabled (maybe still synchronizing): their events run
+	started     bool // onStartup ran, bindings are enabled and synchronized
+	deployed    bool // may have a release (ran once, or found at startup)
+	dynamic     values.Patch
+	failures    int
+	retry       *time.Timer
+	// enabledErr is the error of the `enabled` script in the last
+	// discovery, "" when it succeeded or did not run.
+	enabledErr string
+	status     Status
+}
+
+// settle records a successful run or delete: the module is in phase, unless
+// the last discovery failed to run its `enabled` script, which keeps it in
+// Error until a discovery succeeds. Caller holds c.mu.
+func (ms *moduleState) settle(phase string) {
+	if ms.enabledErr != "" {
+		ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, ms.enabledErr
+		return
+	}
+	ms.status.Phase, ms.status.FailedStep, ms.status.Message = phase, "", ""
+}
+
+// stopRetry cancels the module's pending retry, if any. Caller holds c.mu.
+func (ms *moduleState) stopRetry() {
+	if ms.retry != nil {
+		ms.retry.Stop()
+		ms.retry = nil
+	}
 }
 
 // effective computes a section's values: static values (bundle, then the
@@ -231,26 +255,35 @@ func strictApply(section values.Values, p values.Patch) error {
 }
 
 // compact appends p to the dynamic layer, dropping earlier add, replace and
-// remove operations on the same path or below it: their effect is
-// overwritten, and the layer stays as small as the set of paths hooks own.
+// remove operations on the same path or below it (list elements included):
+// their effect is overwritten, and the layer stays as small as the set of
+// paths hooks own. A replace of a key that a dropped add created becomes an
+// add, so that it still applies without the add.
 func compact(layer, p values.Patch) values.Patch {
 	out := append(values.Patch(nil), layer...)
 	for _, op := range p {
-		if op.Op == "add" || op.Op == "replace" || op.Op == "remove" {
-			if !hasArrayAppend(op.Path) {
-				kept := out[:0]
-				for _, old := range out {
-					if (old.Op == "add" || old.Op == "replace" || old.Op == "remove") && (old.Path == op.Path || isBelow(old.Path, op.Path)) && !hasArrayAppend(old.Path) {
-						continue
+		if overwrites(op) && !hasArrayAppend(op.Path) {
+			kept := out[:0]
+			for _, old := range out {
+				if overwrites(old) && (old.Path == op.Path || isBelow(old.Path, op.Path)) {
+					if op.Op == "replace" && old.Op == "add" && old.Path == op.Path {
+						op.Op = "add"
 					}
-					kept = append(kept, old)
+					continue
 				}
-				out = kept
+				kept = append(kept, old)
 			}
+			out = kept
 		}
 		out = append(out, op)
 	}
 	return out
+}
+
+// overwrites reports whether an operation sets or removes the value at its
+// path whatever was there.
+func overwrites(op values.Operation) bool {
+	return op.Op == "add" || op.Op == "replace" || op.Op == "remove"
 }
 
 func isBelow(path, parent string) bool {

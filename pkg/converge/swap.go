@@ -47,11 +47,8 @@ func (c *Converger) swap(ctx context.Context, b Bundle, log *slog.Logger) error 
 	c.mu.Lock()
 	var removed []*moduleState
 	for _, ms := range c.modules {
-		if ms.retry != nil {
-			ms.retry.Stop()
-			ms.retry = nil
-		}
-		if b.Modules.Module(ms.mod.Name) == nil && (ms.started || ms.deployed) {
+		ms.stopRetry()
+		if b.Modules.Module(ms.mod.Name) == nil && (ms.bindings || ms.deployed) {
 			removed = append(removed, ms)
 		}
 	}
@@ -72,9 +69,7 @@ func (c *Converger) swap(ctx context.Context, b Bundle, log *slog.Logger) error 
 	}
 	deployed := map[string]bool{}
 	for _, ms := range c.modules {
-		if ms.retry != nil {
-			ms.retry.Stop()
-		}
+		ms.stopRetry()
 		for _, h := range ms.hooks {
 			c.deps.Engine.Disable(h)
 		}
