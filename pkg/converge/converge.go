@@ -112,10 +112,12 @@ type Converger struct {
 	globalDynamic values.Patch
 	enabledNames  []string
 	globalStarted bool
-	firstDone     bool
-	ready         chan struct{}
-	changes       chan struct{}
-	global        GlobalStatus
+	// globalStartupDone: the global onStartup hooks succeeded.
+	globalStartupDone bool
+	firstDone         bool
+	ready             chan struct{}
+	changes           chan struct{}
+	global            GlobalStatus
 	// generation counts bundle swaps; tasks made for an older bundle do
 	// nothing when they run.
 	generation int

@@ -302,3 +302,30 @@ func TestRecoveredModuleTakesEveryActivationAgain(t *testing.T) {
 		})
 	}
 }
+
+func TestGlobalOnStartupRunsOnce(t *testing.T) {
+	h := newHarness(t, files(
+		[]moduletest.File{
+			moduletest.Text("values.yaml", "aEnabled: true\n"),
+			moduletest.Hook("global-hooks/startup.sh"),
+			moduletest.Hook("global-hooks/sync.sh"),
+		},
+		chart("010-a"),
+	), map[string]string{
+		"startup.sh": "configVersion: v1\nonStartup: 1\n",
+		"sync.sh":    "configVersion: v1\nkubernetes:\n- {name: nodes, apiVersion: v1, kind: Node}\n",
+	})
+	h.eng.syncs["sync.sh"] = []hook.Event{{Binding: "nodes", Wait: true, Execute: true}}
+	var failed atomic.Bool
+	h.run.run = func(_ context.Context, _ *hook.Hook, in hook.Input) (hook.Output, error) {
+		if in.Binding == "nodes" && failed.CompareAndSwap(false, true) {
+			return hook.Output{}, errors.New("exit status 1")
+		}
+		return hook.Output{}, nil
+	}
+	h.start(snapshot(t, ""))
+	h.waitReady()
+	if got := h.j.count("run startup.sh onStartup"); got != 1 {
+		t.Errorf("global onStartup ran %d times, want once", got)
+	}
+}

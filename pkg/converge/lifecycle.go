@@ -52,16 +52,22 @@ func (c *Converger) adoptReleases(ctx context.Context, log *slog.Logger) error {
 // (inline when the binding waits for it, on its queue otherwise).
 func (c *Converger) startGlobal(ctx context.Context, log *slog.Logger) error {
 	c.mu.Lock()
-	started := c.globalStarted
+	started, startupDone := c.globalStarted, c.globalStartupDone
 	hooks := c.bundle.GlobalHooks
 	c.mu.Unlock()
 	if started {
 		return nil
 	}
-	for _, h := range hook.Ordered(hooks, hook.OnStartup) {
-		if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, "OnStartup", log); err != nil {
-			return fmt.Errorf("%w: %w", errGlobal, err)
+	if !startupDone {
+		// onStartup runs once, not again when a later step is retried.
+		for _, h := range hook.Ordered(hooks, hook.OnStartup) {
+			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, "OnStartup", log); err != nil {
+				return fmt.Errorf("%w: %w", errGlobal, err)
+			}
 		}
+		c.mu.Lock()
+		c.globalStartupDone = true
+		c.mu.Unlock()
 	}
 	if _, err := c.enableBindings(ctx, hooks, log); err != nil {
 		return fmt.Errorf("%w: %w", errGlobal, err)

@@ -80,6 +80,7 @@ func (c *Converger) swap(ctx context.Context, b Bundle, log *slog.Logger) error 
 		ms.deployed = deployed[ms.mod.Name]
 	}
 	c.globalStarted = false
+	c.globalStartupDone = false
 	c.globalDynamic = nil
 	c.enabledNames = nil
 	c.global = GlobalStatus{Phase: PhaseReconciling}
