@@ -73,7 +73,7 @@ type Observer interface {
 	DiscoverError()
 	Convergence(activation string, d time.Duration)
 	ConfigError()
-	Redeployed(module string)
+	Redeployed(module string, absent int)
 }
 
 // Bundle is what the converger runs: the loaded bundle and its hooks.

@@ -360,7 +360,7 @@ func (f *fakeObserver) ConfigError() {
 	f.configErrors++
 }
 
-func (f *fakeObserver) Redeployed(module string) {
+func (f *fakeObserver) Redeployed(module string, _ int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.redeployed = append(f.redeployed, module)

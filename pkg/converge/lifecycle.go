@@ -378,7 +378,7 @@ func (c *Converger) deploy(ctx context.Context, ms *moduleState, log *slog.Logge
 	ms.status.Objects = res.Objects
 	c.mu.Unlock()
 	if res.Reason == helm.ReasonResourcesMissing {
-		c.deps.Observer.Redeployed(ms.mod.Name)
+		c.deps.Observer.Redeployed(ms.mod.Name, len(res.Missing))
 	}
 	log.Info("helm release", "release", ms.mod.Name, "revision", res.Revision, "result", string(res.Reason))
 	return res.Revision, nil

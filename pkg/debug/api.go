@@ -7,6 +7,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/updater"
 )
 
 // The JSON documents of the API. They are also what `-o json` and `-o yaml`
@@ -101,6 +102,34 @@ type DeployedRelease struct {
 	Updated  time.Time `json:"updated"`
 }
 
+// Release is one of this operator's Release objects (GET /v1/releases):
+// a bundle version seen on the release channel.
+type Release struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Channel   string `json:"channel"`
+	Digest    string `json:"digest"`
+	Source    string `json:"source,omitempty"`
+	Changelog string `json:"changelog,omitempty"`
+	// Phase is Pending, Deployed, Superseded, Failed or RolledBack.
+	Phase string `json:"phase"`
+	// Message says why a release waits, failed or was rolled back.
+	Message  string    `json:"message,omitempty"`
+	Approved bool      `json:"approved"`
+	Created  time.Time `json:"created"`
+	// LastTransition is when Phase last changed.
+	LastTransition *time.Time `json:"lastTransition,omitempty"`
+}
+
+// ApproveResult answers POST /v1/releases/{version}/approve.
+type ApproveResult struct {
+	// Release is the approved release as it was before the approval, with
+	// Approved set.
+	Release Release `json:"release"`
+	// AlreadyApproved: the release carried the annotation before.
+	AlreadyApproved bool `json:"alreadyApproved"`
+}
+
 // ErrorResponse is the body of every non-200 answer.
 type ErrorResponse struct {
 	Error string `json:"error"`
@@ -117,6 +146,13 @@ const (
 	CodeNoChart       = "no_chart"
 	CodeRenderFailed  = "render_failed"
 	CodeInternal      = "internal"
+	// CodeNoReleases: the operator has no release channel machinery (no
+	// Releases source, or the Release CRD is not installed).
+	CodeNoReleases = "releases_unavailable"
+	// CodeUnknownRelease: no release of this operator has that version.
+	CodeUnknownRelease = "unknown_release"
+	// CodeNotPending: the release exists but is not Pending.
+	CodeNotPending = "not_pending"
 )
 
 func moduleStatus(s converge.Status) ModuleStatus {
@@ -219,4 +255,16 @@ func (b HookBinding) String() string {
 		s += ":" + b.Name
 	}
 	return s + "(" + detail + ")"
+}
+
+func releaseInfo(r updater.Release) Release {
+	out := Release{
+		Name: r.Name, Version: r.Version, Channel: r.Channel, Digest: r.Digest, Source: r.Source,
+		Changelog: r.Changelog, Phase: string(r.Phase), Message: r.Message, Approved: r.Approved, Created: r.Created,
+	}
+	if !r.Transition.IsZero() {
+		t := r.Transition
+		out.LastTransition = &t
+	}
+	return out
 }

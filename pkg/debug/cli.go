@@ -17,15 +17,15 @@ import (
 const (
 	// ExitOK: the command printed its answer.
 	ExitOK = 0
-	// ExitFailed: the operator answered with an error (unknown module, not
-	// the leader, a chart that does not render).
+	// ExitFailed: the operator answered with an error (unknown module or
+	// release, not the leader, a chart that does not render, a release
+	// that is not Pending).
 	ExitFailed = 1
 	// ExitUsage: bad usage, or no operator answered on the socket.
 	ExitUsage = 2
 )
 
-// command is one CLI command. New commands (release list, release approve
-// VERSION) are new entries of commands().
+// command is one CLI command; new commands are new entries of commands().
 type command struct {
 	group, name string
 	// args names the positional arguments, all required.
@@ -64,11 +64,13 @@ func commands() []command {
 		{group: "global", name: "config", summary: "the global config values from the ConfigMap and its Secret", formats: valueFormats, secrets: true, run: runValues(fixedPath("/v1/global/config"))},
 		{group: "queue", name: "list", summary: "queues with their tasks: kind, module, hook, binding, attempts, state, last error", formats: tableFormats, run: runQueueList},
 		{group: "hook", name: "list", summary: "global and module hooks with their bindings", formats: tableFormats, run: runHookList},
+		{group: "release", name: "list", summary: "the release channel's releases of this operator: version, channel, phase, age, message", formats: tableFormats, run: runReleaseList},
+		{group: "release", name: "approve", args: []string{"VERSION"}, summary: "approve the Pending release of VERSION (Manual update mode); the operator applies it at once", run: runReleaseApprove},
 	}
 }
 
 // IsCommand reports whether arg (the first command-line argument) names a
-// CLI command group ("module", "global", "queue", "hook"), which RunCLI
+// CLI command group ("module", "global", "queue", "hook", "release"), which RunCLI
 // handles, rather than the start of the operator's own flags.
 func IsCommand(arg string) bool {
 	return slices.ContainsFunc(commands(), func(c command) bool { return c.group == arg })
@@ -198,7 +200,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func writeUsage(w io.Writer, cmds []command, group string) {
-	fmt.Fprintf(w, "Usage: addon-operator COMMAND [flags]\n\nCommands that inspect the running operator through its debug socket:\n")
+	fmt.Fprintf(w, "Usage: addon-operator COMMAND [flags]\n\nCommands that inspect the running operator, or approve its releases, through its debug socket:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	for _, c := range cmds {
 		if group == "" || c.group == group {

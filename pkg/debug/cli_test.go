@@ -566,7 +566,10 @@ func TestCLIUsage(t *testing.T) {
 		{args: []string{"module", "list", "--debug-socket", ""}, wantCode: debug.ExitUsage, wantStderr: "error: --debug-socket is empty"},
 		{args: []string{"module", "values", "-h"}, wantCode: debug.ExitOK, wantStderr: "Usage: addon-operator module values NAME [-o yaml|json] [--show-secrets] [flags]"},
 		{args: []string{"module", "help"}, wantCode: debug.ExitOK, wantStdout: "  module render NAME [--diff] [--show-secrets]         the manifests Helm would apply with the current values, without applying them"},
-		{args: []string{"release"}, wantCode: debug.ExitUsage, wantStderr: "Usage: addon-operator COMMAND [flags]"},
+		{args: []string{"release"}, wantCode: debug.ExitUsage, wantStderr: `error: "release" needs a command`},
+		{args: []string{"release", "approve"}, wantCode: debug.ExitUsage, wantStderr: "error: release approve needs VERSION"},
+		{args: []string{"release", "approve", "v1", "-o", "json"}, wantCode: debug.ExitUsage, wantStderr: "flag provided but not defined: -o"},
+		{args: []string{"frob"}, wantCode: debug.ExitUsage, wantStderr: "Usage: addon-operator COMMAND [flags]"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -599,8 +602,8 @@ func hasLine(text, line string) bool {
 
 func TestIsCommand(t *testing.T) {
 	for arg, want := range map[string]bool{
-		"module": true, "global": true, "queue": true, "hook": true,
-		"start": false, "--namespace": false, "-h": false, "release": false, "": false,
+		"module": true, "global": true, "queue": true, "hook": true, "release": true,
+		"start": false, "--namespace": false, "-h": false, "bundle": false, "": false,
 	} {
 		if got := debug.IsCommand(arg); got != want {
 			t.Errorf("IsCommand(%q) = %v, want %v", arg, got, want)
@@ -693,7 +696,7 @@ func TestFollowerAnswersNotLeader(t *testing.T) {
 	}
 	for _, st := range steps {
 		st.change()
-		for _, args := range [][]string{{"module", "list"}, {"global", "values"}, {"module", "render", "echo-server"}, {"queue", "list"}, {"hook", "list"}} {
+		for _, args := range [][]string{{"module", "list"}, {"global", "values"}, {"module", "render", "echo-server"}, {"queue", "list"}, {"hook", "list"}, {"release", "list"}, {"release", "approve", "v1.2.0"}} {
 			_, errOut, code := cli(socket, args...)
 			if code != st.wantCode {
 				t.Errorf("%s: %v: exit %d, want %d (stderr %q)", st.name, args, code, st.wantCode, errOut)

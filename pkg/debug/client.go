@@ -60,8 +60,17 @@ func (e *remoteError) Error() string { return e.body.Error }
 // It fails with *unreachableError when the socket does not answer and with
 // *remoteError for an error answer.
 func (c *client) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, path, query)
+}
+
+// post is get for an action without a request body.
+func (c *client) post(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	return c.do(ctx, http.MethodPost, path, query)
+}
+
+func (c *client) do(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
 	u := url.URL{Scheme: "http", Host: "addon-operator", Path: path, RawQuery: query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -108,4 +117,16 @@ func transportCause(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// postJSON posts to path and decodes the answer into out.
+func (c *client) postJSON(ctx context.Context, path string, out any) error {
+	body, err := c.post(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decode answer of %s: %w", path, err)
+	}
+	return nil
 }

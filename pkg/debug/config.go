@@ -29,5 +29,5 @@ func DefaultSocket() string {
 
 // BindFlags registers --debug-socket, defaulting to DefaultSocket.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Socket, "debug-socket", DefaultSocket(), "unix socket of the debug API used by the module, global, queue and hook commands; empty disables it (env "+SocketEnv+")")
+	fs.StringVar(&c.Socket, "debug-socket", DefaultSocket(), "unix socket of the debug API used by the module, global, queue, hook and release commands; empty disables it (env "+SocketEnv+")")
 }

@@ -3,22 +3,23 @@
 // Helm would apply, queues and hooks.
 //
 // The operator side is a Server: an HTTP/JSON API on a unix socket (mode
-// 0600: whoever can open the socket may see secrets, so access to the socket
-// is the only access control). The client side is RunCLI: the `module`,
-// `global`, `queue` and `hook` subcommands of the addon-operator binary,
-// which talk to that socket.
+// 0600: whoever can open the socket may see secrets and approve releases,
+// so access to the socket is the only access control). The client side is
+// RunCLI: the `module`, `global`, `queue`, `hook` and `release`
+// subcommands of the addon-operator binary, which talk to that socket.
 //
-// Only the leader has a converger, queues and a Helm client. Until Lead is
-// called (and after Follow) the server answers every data request with
-// "this replica is not the leader", so a follower in an HA deployment and an
-// operator that is still starting give a clear answer rather than a hang.
+// Only the leader has a converger, queues, a Helm client and the updater.
+// Until Lead is called (and after Follow) the server answers every data
+// request with "this replica is not the leader", so a follower in an HA
+// deployment and an operator that is still starting give a clear answer
+// rather than a hang.
 //
 // Values under an x-secret path of the section's schemas (config-values and
 // values) are replaced by "***" unless the caller asks for them; rendered
 // manifests and diffs have every occurrence of those values, their base64
 // encodings and the data of Secret objects replaced the same way.
 //
-// API (all GET, JSON; ?show-secrets=true reveals secrets):
+// API (JSON; GET unless noted; ?show-secrets=true reveals secrets):
 //
 //	/v1/modules                       []ModuleStatus
 //	/v1/modules/{name}/values         {global: …, <valuesKey>: …}
@@ -27,11 +28,15 @@
 //	/v1/global/values, /v1/global/config   {global: …}
 //	/v1/queues                        []Queue
 //	/v1/hooks                         []Hook
+//	/v1/releases                      []Release
+//	POST /v1/releases/{version}/approve    ApproveResult
 //
-// Errors are ErrorResponse with status 404 (unknown module), 503 (not the
-// leader), 422 (the module cannot be rendered) or 500.
+// Errors are ErrorResponse with status 404 (unknown module or release), 409
+// (a release that is not Pending), 503 (not the leader, or no release
+// channels), 422 (the module cannot be rendered) or 500.
 //
-// Extending: further endpoints (the release channel's `release list` and
-// `release approve VERSION`) are added with Server.Handle, which may be
-// called at any time, and their commands to the command table in cli.go.
+// Extending: an endpoint that needs the leader's parts is a field of
+// Sources and a route in handlers.go; one that answers on its own, on
+// followers too, comes with Server.Handle. Either way its command is an
+// entry of the command table in cli.go.
 package debug

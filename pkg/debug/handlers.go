@@ -18,8 +18,7 @@ const (
 	paramDiff        = "diff"
 )
 
-// routes registers the API. The release channel's endpoints come with
-// Server.Handle.
+// routes registers the API.
 func (s *Server) routes() {
 	s.mux.Handle("GET /v1/modules", s.serve(listModules))
 	s.mux.Handle("GET /v1/modules/{name}/values", s.serve(s.moduleValues(false)))
@@ -29,6 +28,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/global/config", s.serve(s.globalValues(true)))
 	s.mux.Handle("GET /v1/queues", s.serve(listQueues))
 	s.mux.Handle("GET /v1/hooks", s.serve(listHooks))
+	s.mux.Handle("GET /v1/releases", s.serve(listReleases))
+	s.mux.Handle("POST /v1/releases/{version}/approve", s.serve(s.approveRelease))
 }
 
 // listModules answers with the modules' states. Messages carry hook

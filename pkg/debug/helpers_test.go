@@ -25,6 +25,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/pkg/updater"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -152,17 +153,52 @@ func mustHook(t testing.TB, name, module, config string) *hook.Hook {
 	return &hook.Hook{Name: name, Path: "/bundle/" + name, Module: module, ValuesKey: key, Bindings: b}
 }
 
+// fakeReleases stands in for the operator's Release objects.
+type fakeReleases struct {
+	mu         sync.Mutex
+	items      []updater.Release
+	listErr    error
+	approveErr error
+	// approved lists the names Approve was called with.
+	approved []string
+}
+
+func (f *fakeReleases) List(context.Context) ([]updater.Release, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return slices.Clone(f.items), nil
+}
+
+func (f *fakeReleases) Approve(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.approveErr != nil {
+		return f.approveErr
+	}
+	f.approved = append(f.approved, name)
+	for i := range f.items {
+		if f.items[i].Name == name {
+			f.items[i].Approved = true
+		}
+	}
+	return nil
+}
+
 // fixture is the data behind the server in most tests.
 type fixture struct {
-	conv   *fakeConverger
-	queues *fakeQueues
-	charts *fakeCharts
+	conv     *fakeConverger
+	queues   *fakeQueues
+	charts   *fakeCharts
+	releases *fakeReleases
 	// lastRun and retryAt are the times in the statuses and queues.
 	lastRun, retryAt time.Time
 }
 
 func (f *fixture) sources() debug.Sources {
-	return debug.Sources{Modules: f.conv, Values: f.conv, Queues: f.queues, Charts: f.charts}
+	return debug.Sources{Modules: f.conv, Values: f.conv, Queues: f.queues, Charts: f.charts, Releases: f.releases}
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -234,6 +270,15 @@ tls:
 			}},
 		}},
 		charts: &fakeCharts{releases: map[string]helm.Release{}},
+		releases: &fakeReleases{items: []updater.Release{
+			// In List's order, which is not the creation order.
+			{Name: "addons-v1.2.0-c0ffee001234", Version: "v1.2.0", Channel: "stable", Digest: "sha256:c0ffee001234", Phase: updater.PhasePending,
+				Message: "waiting for approval: annotate with addons.seedops.io/approved=true", Created: lastRun, Transition: lastRun},
+			{Name: "addons-v1.0.0-3f2a9c1d7e55", Version: "v1.0.0", Channel: "stable", Digest: "sha256:3f2a9c1d7e55", Phase: updater.PhaseSuperseded,
+				Message: "superseded by v1.1.0", Created: now.Add(-50 * time.Hour), Transition: now.Add(-90 * time.Minute)},
+			{Name: "addons-v1.1.0-8b1e04c2aa10", Version: "v1.1.0", Channel: "stable", Digest: "sha256:8b1e04c2aa10", Phase: updater.PhaseDeployed,
+				Created: now.Add(-90 * time.Minute), Transition: now.Add(-85 * time.Minute)},
+		}},
 	}
 	return fx
 }

@@ -49,13 +49,16 @@ type Charts interface {
 }
 
 // Sources are what the server reads. They exist only on the leader.
-// Every field must be set; all are called concurrently from request
-// goroutines.
+// Every field but Releases must be set; all are called concurrently from
+// request goroutines.
 type Sources struct {
 	Modules Modules
 	Values  ValuesReader
 	Queues  Queues
 	Charts  Charts
+	// Releases is the release channel's Release objects; nil makes the
+	// release endpoints answer "release channels are not available".
+	Releases Releases
 }
 
 // Server is the debug API on a unix socket. Its methods are safe for

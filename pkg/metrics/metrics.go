@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,7 @@ type Metrics struct {
 	helmSeconds             *prometheus.HistogramVec
 	helmErrors              *prometheus.CounterVec
 	redeployed              *prometheus.CounterVec
-	absentResources         *prometheus.GaugeVec
+	absentResources         *prometheus.CounterVec
 	convergenceSeconds      *prometheus.CounterVec
 	convergenceTotal        *prometheus.CounterVec
 	queueLength             *prometheus.GaugeVec
@@ -43,6 +44,13 @@ type Metrics struct {
 	updateLastCheck         prometheus.Gauge
 	updateErrors            *prometheus.CounterVec
 	pendingReleases         prometheus.Gauge
+	modulePhase             *prometheus.GaugeVec
+
+	mu sync.Mutex
+	// preset: the modules and global hooks of the last Preset.
+	presetModules, presetGlobalHooks map[string]bool
+	// phased: the modules of the last ModulePhases.
+	phased map[string]bool
 }
 
 // New creates the collectors and registers them on reg.
@@ -65,7 +73,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		helmSeconds:             histogram("helm_operation_seconds", "Helm operation time.", []string{"module", "operation"}),
 		helmErrors:              counter("helm_operation_errors_total", "Helm operations that failed.", []string{"module", "operation"}),
 		redeployed:              counter("modules_helm_release_redeployed_total", "Releases re-applied because objects were missing.", []string{"module"}),
-		absentResources:         gauge("module_absent_resources", "Objects of a module's release missing from the cluster at the last check.", []string{"module"}),
+		absentResources:         counter("modules_absent_resources_total", "Objects of a module's release found missing from the cluster (and re-created).", []string{"module"}),
 		convergenceSeconds:      counter("convergence_seconds", "Seconds spent converging all modules.", []string{"activation"}),
 		convergenceTotal:        counter("convergence_total", "Converges of all modules.", []string{"activation"}),
 		queueLength:             gauge("tasks_queue_length", "Tasks waiting or running in a queue.", []string{"queue"}),
@@ -76,6 +84,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		updateLastCheck:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "update_last_check_timestamp_seconds", Help: "When the release channel was last checked successfully (Unix seconds)."}),
 		updateErrors:            counter("update_errors_total", "Update problems by stage: check (source, channel), download, load (invalid bundle), converge (rolled back), restore.", []string{"stage"}),
 		pendingReleases:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "pending_releases", Help: "Releases in phase Pending (waiting for a window, an approval, or held)."}),
+		modulePhase:             gauge("module_phase", "1 for the phase of a module's Module object (Ready, Reconciling, Error, Disabled), 0 for the other phases.", []string{"module", "phase"}),
 	}
 	reg.MustRegister(
 		m.globalHookSeconds, m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess,
@@ -85,6 +94,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
 		m.configErrors, m.liveTicks,
 		m.releaseInfo, m.updateLastCheck, m.updateErrors, m.pendingReleases,
+		m.modulePhase,
 	)
 	return m
 }
@@ -172,12 +182,11 @@ func (m *Metrics) HelmOperation(module, op string, seconds float64, err error) {
 	}
 }
 
-// Redeployed counts a release re-applied because objects were missing.
-func (m *Metrics) Redeployed(module string) { m.redeployed.WithLabelValues(module).Inc() }
-
-// AbsentResources sets the number of missing objects of a release.
-func (m *Metrics) AbsentResources(module string, n int) {
-	m.absentResources.WithLabelValues(module).Set(float64(n))
+// Redeployed counts a release re-applied because absent of its objects
+// were missing from the cluster, and those objects.
+func (m *Metrics) Redeployed(module string, absent int) {
+	m.redeployed.WithLabelValues(module).Inc()
+	m.absentResources.WithLabelValues(module).Add(float64(absent))
 }
 
 // Convergence records a converge of all modules.

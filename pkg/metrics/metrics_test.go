@@ -172,13 +172,12 @@ func TestMetricsRecordWhatHappened(t *testing.T) {
 		{
 			name: "healing",
 			do: func(m *metrics.Metrics) {
-				m.AbsentResources("ingress", 3)
-				m.Redeployed("ingress")
-				m.AbsentResources("ingress", 0)
+				m.Redeployed("ingress", 3)
+				m.Redeployed("ingress", 1)
 			},
 			want: map[string]float64{
-				`addon_operator_modules_helm_release_redeployed_total{module="ingress"}`: 1,
-				`addon_operator_module_absent_resources{module="ingress"}`:               0,
+				`addon_operator_modules_helm_release_redeployed_total{module="ingress"}`: 2,
+				`addon_operator_modules_absent_resources_total{module="ingress"}`:        4,
 			},
 		},
 		{
@@ -268,13 +267,13 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 	m.ModuleRun("m", "a", time.Second, nil)
 	m.ModuleDelete("m", nil)
 	m.HelmOperation("m", "upgrade", 1, nil)
-	m.Redeployed("m")
-	m.AbsentResources("m", 1)
+	m.Redeployed("m", 1)
 	m.Convergence("a", time.Second)
 	m.QueueLength("main", 1)
 	m.TaskWait("main", "m", "m.sh", "b", time.Second)
 	m.ReleaseInfo("v1", "stable")
 	m.UpdateError("check")
+	m.ModulePhases(map[string]string{"m": "Ready"})
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -295,15 +294,16 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 		"addon_operator_helm_operation_errors_total",
 		"addon_operator_helm_operation_seconds",
 		"addon_operator_live_ticks",
-		"addon_operator_module_absent_resources",
 		"addon_operator_module_delete_errors_total",
 		"addon_operator_module_discover_errors_total",
 		"addon_operator_module_hook_run_allowed_errors_total",
 		"addon_operator_module_hook_run_errors_total",
 		"addon_operator_module_hook_run_seconds",
 		"addon_operator_module_hook_run_success_total",
+		"addon_operator_module_phase",
 		"addon_operator_module_run_errors_total",
 		"addon_operator_module_run_seconds",
+		"addon_operator_modules_absent_resources_total",
 		"addon_operator_modules_helm_release_redeployed_total",
 		"addon_operator_pending_releases",
 		"addon_operator_release_info",
@@ -371,5 +371,160 @@ func TestStartStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Start did not return after its ctx was cancelled")
+	}
+}
+
+func TestPresetMakesTheBundlesSeriesExistAtZero(t *testing.T) {
+	const (
+		ingressHook = `activation="Retry",binding="beforeHelm",hook="010-ingress/hooks/replicas.sh",module="ingress",queue="main"`
+		globalHook  = `activation="Kubernetes",binding="nodes",hook="nodes.sh",queue="nodes"`
+		dnsHook     = `activation="Retry",binding="beforeHelm",hook="020-dns/hooks/a.sh",module="dns",queue="main"`
+		oldGlobal   = `activation="Schedule",binding="tick",hook="old.sh",queue="main"`
+	)
+	ingress := metrics.HookSeries{Module: "ingress", Hook: "010-ingress/hooks/replicas.sh", Binding: "beforeHelm", Activation: "Retry", Queue: "main"}
+	nodes := metrics.HookSeries{Hook: "nodes.sh", Binding: "nodes", Activation: "Kubernetes", Queue: "nodes"}
+	dns := metrics.HookSeries{Module: "dns", Hook: "020-dns/hooks/a.sh", Binding: "beforeHelm", Activation: "Retry", Queue: "main"}
+	old := metrics.HookSeries{Hook: "old.sh", Binding: "tick", Activation: "Schedule", Queue: "main"}
+	moduleSeries := func(module, hookLabels string) map[string]float64 {
+		return map[string]float64{
+			`addon_operator_module_run_errors_total{module="` + module + `"}`:                         0,
+			`addon_operator_module_delete_errors_total{module="` + module + `"}`:                      0,
+			`addon_operator_modules_helm_release_redeployed_total{module="` + module + `"}`:           0,
+			`addon_operator_modules_absent_resources_total{module="` + module + `"}`:                  0,
+			`addon_operator_helm_operation_errors_total{module="` + module + `",operation="upgrade"}`: 0,
+			"addon_operator_module_hook_run_errors_total{" + hookLabels + "}":                         0,
+			"addon_operator_module_hook_run_allowed_errors_total{" + hookLabels + "}":                 0,
+			"addon_operator_module_hook_run_success_total{" + hookLabels + "}":                        0,
+		}
+	}
+	globalSeries := func(hookLabels string) map[string]float64 {
+		return map[string]float64{
+			"addon_operator_global_hook_run_errors_total{" + hookLabels + "}":         0,
+			"addon_operator_global_hook_run_allowed_errors_total{" + hookLabels + "}": 0,
+			"addon_operator_global_hook_run_success_total{" + hookLabels + "}":        0,
+		}
+	}
+	merge := func(ms ...map[string]float64) map[string]float64 {
+		out := map[string]float64{}
+		for _, m := range append([]map[string]float64{unlabelled}, ms...) {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		do   func(m *metrics.Metrics)
+		want map[string]float64
+	}{
+		{
+			name: "every module, hook and queue of the bundle shows 0",
+			do: func(m *metrics.Metrics) {
+				m.Preset(metrics.Series{Modules: []string{"ingress"}, HelmOperations: []string{"upgrade"}, Queues: []string{"main", "nodes"}, Hooks: []metrics.HookSeries{ingress, nodes}})
+			},
+			want: merge(moduleSeries("ingress", ingressHook), globalSeries(globalHook), map[string]float64{
+				`addon_operator_tasks_queue_length{queue="main"}`:  0,
+				`addon_operator_tasks_queue_length{queue="nodes"}`: 0,
+			}),
+		},
+		{
+			name: "a preset keeps values already counted",
+			do: func(m *metrics.Metrics) {
+				m.ModuleRun("ingress", "Retry", time.Second, errors.New("boom"))
+				m.HookRun("ingress", ingress.Hook, ingress.Binding, ingress.Activation, ingress.Queue, time.Second, errors.New("boom"), false)
+				m.QueueLength("main", 3)
+				m.Preset(metrics.Series{Modules: []string{"ingress"}, HelmOperations: []string{"upgrade"}, Queues: []string{"main"}, Hooks: []metrics.HookSeries{ingress}})
+			},
+			want: merge(moduleSeries("ingress", ingressHook), map[string]float64{
+				`addon_operator_module_run_errors_total{module="ingress"}`:                     1,
+				"addon_operator_module_hook_run_errors_total{" + ingressHook + "}":             1,
+				"addon_operator_module_hook_run_seconds_count{" + ingressHook + "}":            1,
+				"addon_operator_module_hook_run_seconds_sum{" + ingressHook + "}":              1,
+				`addon_operator_module_run_seconds_count{activation="Retry",module="ingress"}`: 1,
+				`addon_operator_module_run_seconds_sum{activation="Retry",module="ingress"}`:   1,
+				`addon_operator_tasks_queue_length{queue="main"}`:                              3,
+			}),
+		},
+		{
+			name: "a bundle swap drops the series of modules and global hooks it no longer has",
+			do: func(m *metrics.Metrics) {
+				m.Preset(metrics.Series{Modules: []string{"ingress"}, HelmOperations: []string{"upgrade"}, Hooks: []metrics.HookSeries{ingress, old}})
+				m.HookRun("ingress", ingress.Hook, ingress.Binding, "Kubernetes", "main", time.Second, nil, false)
+				m.Preset(metrics.Series{Modules: []string{"dns"}, HelmOperations: []string{"upgrade"}, Hooks: []metrics.HookSeries{dns, nodes}})
+			},
+			want: merge(moduleSeries("dns", dnsHook), globalSeries(globalHook)),
+		},
+		{
+			name: "a swap back keeps the old global hook's values only while it is in force",
+			do: func(m *metrics.Metrics) {
+				m.Preset(metrics.Series{Hooks: []metrics.HookSeries{old}})
+				m.HookRun("", old.Hook, old.Binding, old.Activation, old.Queue, time.Second, errors.New("boom"), false)
+				m.Preset(metrics.Series{Hooks: []metrics.HookSeries{old, nodes}})
+			},
+			want: merge(globalSeries(oldGlobal), globalSeries(globalHook), map[string]float64{
+				"addon_operator_global_hook_run_errors_total{" + oldGlobal + "}":  1,
+				"addon_operator_global_hook_run_seconds_count{" + oldGlobal + "}": 1,
+				"addon_operator_global_hook_run_seconds_sum{" + oldGlobal + "}":   1,
+			}),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := metrics.New(reg)
+			tc.do(m)
+			if diff := cmp.Diff(tc.want, scrape(t, reg)); diff != "" {
+				t.Errorf("scraped series (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestModulePhasesShowOnePhasePerModule(t *testing.T) {
+	phase := func(module string, ready, reconciling, failed, disabled float64) map[string]float64 {
+		return map[string]float64{
+			`addon_operator_module_phase{module="` + module + `",phase="Ready"}`:       ready,
+			`addon_operator_module_phase{module="` + module + `",phase="Reconciling"}`: reconciling,
+			`addon_operator_module_phase{module="` + module + `",phase="Error"}`:       failed,
+			`addon_operator_module_phase{module="` + module + `",phase="Disabled"}`:    disabled,
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		calls []map[string]string
+		want  []map[string]float64
+	}{
+		{
+			name:  "each module has its phase at 1 and the other phases at 0",
+			calls: []map[string]string{{"ingress": "Ready", "dns": "Disabled"}},
+			want:  []map[string]float64{phase("ingress", 1, 0, 0, 0), phase("dns", 0, 0, 0, 1)},
+		},
+		{
+			name:  "a phase change moves the 1",
+			calls: []map[string]string{{"ingress": "Reconciling"}, {"ingress": "Error"}},
+			want:  []map[string]float64{phase("ingress", 0, 0, 1, 0)},
+		},
+		{
+			name:  "a module that is gone loses its series",
+			calls: []map[string]string{{"ingress": "Error", "dns": "Ready"}, {"dns": "Ready"}},
+			want:  []map[string]float64{phase("dns", 1, 0, 0, 0)},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := metrics.New(reg)
+			for _, c := range tc.calls {
+				m.ModulePhases(c)
+			}
+			want := map[string]float64{}
+			for _, w := range append([]map[string]float64{unlabelled}, tc.want...) {
+				for k, v := range w {
+					want[k] = v
+				}
+			}
+			if diff := cmp.Diff(want, scrape(t, reg)); diff != "" {
+				t.Errorf("scraped series (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

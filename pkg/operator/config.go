@@ -14,6 +14,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/server"
 	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/pkg/updater"
+	"github.com/seedops/addon-operator/pkg/webhook"
 )
 
 // Config is everything the operator is started with. Each part binds its
@@ -43,6 +44,8 @@ type Config struct {
 	Status status.Config
 	// Debug is the CLI's unix socket.
 	Debug debug.Config
+	// Webhook validates ConfigMap edits at admission (every replica).
+	Webhook webhook.Config
 }
 
 // BindFlags registers all flags.
@@ -62,6 +65,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Updater.BindFlags(fs)
 	c.Status.BindFlags(fs)
 	c.Debug.BindFlags(fs)
+	c.Webhook.BindFlags(fs)
 }
 
 // Paths returns where the bundle is.

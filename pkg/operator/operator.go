@@ -33,6 +33,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/server"
 	"github.com/seedops/addon-operator/pkg/status"
+	"github.com/seedops/addon-operator/pkg/webhook"
 )
 
 // NewLogger builds the process logger from the level and format flags.
@@ -90,17 +91,36 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	m := metrics.New(reg)
 	hookMetrics := prometheus.NewRegistry()
 
+	// The config store (leader only) and the webhook (every replica) share
+	// the schemas of the bundle in force.
+	schemas := &bundleSchemas{}
+	schemas.set(bundle)
+	var wh *webhook.Webhook
+	if cfg.Webhook.Enabled {
+		if wh, err = newWebhook(cfg, restCfg, schemas, log); err != nil {
+			return err
+		}
+	}
+
 	var leader leaderState
+	if !cfg.HA.Enabled {
+		// Without election this replica leads from the start: it is not
+		// ready before its first converge, also while runLeader sets up.
+		leader.lead(make(chan struct{}))
+	}
 	srv := server.New(cfg.Server, reg, hookMetrics, leader.ready, log)
 	dbg := debug.NewServer(cfg.Debug, log)
 	work := func(ctx context.Context) error {
-		return runLeader(ctx, cfg, restCfg, bundle, hooks, runner, m, hookMetrics, &leader, dbg, log)
+		return runLeader(ctx, cfg, restCfg, schemas, hooks, runner, m, hookMetrics, &leader, dbg, log)
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Start(ctx) })
 	g.Go(func() error { return dbg.Start(ctx) })
 	g.Go(func() error { return m.Start(ctx) })
+	if wh != nil {
+		g.Go(func() error { return wh.Start(ctx) })
+	}
 	if cfg.HA.Enabled {
 		g.Go(func() error { return elect(ctx, cfg.HA, restCfg, cfg.Store.Namespace, &leader, work, log) })
 	} else {
@@ -113,7 +133,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // runLeader runs everything that reads or changes the cluster on the
 // operator's behalf: the config store, hooks, queues, Helm and the
 // converger. Only one replica runs it at a time (see elect).
-func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *module.Bundle, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
+func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *bundleSchemas, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
 	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
 	if err != nil {
 		return err
@@ -122,16 +142,15 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	schemas := &bundleSchemas{}
-	schemas.set(bundle)
 	store := configstore.New(client, cfg.Store, schemas, log)
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
 	observed := &observedStore{Store: store, observe: cfgEvents.Observe}
-	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, log: log}
+	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
 	up, hooks, err := startUpdater(ctx, cfg, restCfg, client, rt, hooks, m, log)
 	if err != nil {
 		return err
 	}
+	m.Preset(seriesOf(hooks))
 	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
 	if err != nil {
 		return err
@@ -157,12 +176,12 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, bundle *mo
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
-	writer, err := status.New(statusCfg, client, dyn, conv, log)
+	writer, err := status.New(statusCfg, client, dyn, conv, log, status.WithPhaseObserver(m))
 	if err != nil {
 		return err
 	}
 	leader.lead(conv.Ready())
-	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases})
+	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: newDebugReleases(dyn, cfg.Store.Namespace, up)})
 	defer dbg.Follow()
 
 	g, ctx := errgroup.WithContext(ctx)

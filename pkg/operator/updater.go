@@ -29,6 +29,7 @@ type bundleRuntime struct {
 	schemas *bundleSchemas
 	store   *configstore.Store
 	conv    *converge.Converger
+	metrics *metrics.Metrics
 	log     *slog.Logger
 }
 
@@ -43,12 +44,14 @@ func (r *bundleRuntime) Load(ctx context.Context, dir string) (converge.Bundle, 
 
 // Swap puts b in force: the config store answers with b's schemas (and
 // keeps accepting the sections of modules that earlier bundles had), the
-// converger swaps, then the configuration is parsed again.
+// converger swaps, the metrics' series follow b's modules and hooks, then
+// the configuration is parsed again.
 func (r *bundleRuntime) Swap(ctx context.Context, b converge.Bundle) error {
 	r.schemas.set(b.Modules)
 	if err := r.conv.Swap(ctx, b); err != nil {
 		return err
 	}
+	r.metrics.Preset(seriesOf(b))
 	r.store.Resync()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,4 +409,34 @@ func kubectl(t *testing.T, args ...string) string {
 // nodeFor is a fake node that kwok runs pods on.
 func nodeFor(name string, labels map[string]string) cluster.Node {
 	return cluster.Node{Name: name, Labels: labels, ProviderID: "kwok:///" + name}
+}
+
+// phaseRecorder is a status.PhaseObserver keeping the last phases.
+type phaseRecorder struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+func (r *phaseRecorder) ModulePhases(phases map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = maps.Clone(phases)
+}
+
+// waitPhases waits until the last phases reported equal want.
+func (r *phaseRecorder) waitPhases(t *testing.T, want map[string]string) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		r.mu.Lock()
+		got := maps.Clone(r.last)
+		r.mu.Unlock()
+		if maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("phases %v, want %v", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -50,7 +50,7 @@ func deploymentRollout(d *appsv1.Deployment) rollout {
 		ok = false
 	}
 	if old := s.Replicas - s.UpdatedReplicas; old > 0 {
-		parts = append(parts, fmt.Sprintf("%d old pending termination", old))
+		parts = append(parts, fmt.Sprintf("%d old not yet replaced", old))
 		ok = false
 	}
 	if s.AvailableReplicas < want && s.ReadyReplicas >= want {

@@ -45,7 +45,7 @@ func TestDeploymentRollout(t *testing.T) {
 		{"pods not ready", deploy(1, ptr.To[int32](2), appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 0}),
 			readiness{Progress: "0/2 ready"}},
 		{"rolling update", deploy(2, ptr.To[int32](2), appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 3, UpdatedReplicas: 1, ReadyReplicas: 2, AvailableReplicas: 2}),
-			readiness{Progress: "2/2 ready, 1/2 updated, 2 old pending termination"}},
+			readiness{Progress: "2/2 ready, 1/2 updated, 2 old not yet replaced"}},
 		{"ready but not available yet", deploy(1, ptr.To[int32](2), appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 1}),
 			readiness{Progress: "2/2 ready, 1/2 available"}},
 	}

@@ -28,6 +28,22 @@ type Source interface {
 	Ready() <-chan struct{}
 }
 
+// PhaseObserver receives the phase of every module of the Source after each
+// sync, for metrics (*metrics.Metrics), and an empty map when Start returns
+// (a replica that stopped leading publishes no stale phases). It is called
+// from the Writer's goroutine and must not block.
+type PhaseObserver interface {
+	ModulePhases(phases map[string]string)
+}
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithPhaseObserver reports the modules' phases to o.
+func WithPhaseObserver(o PhaseObserver) Option {
+	return func(w *Writer) { w.phases = o }
+}
+
 // minSyncInterval spaces syncs out during bursts of changes (rollouts,
 // many modules running): one List of Module objects per interval at most.
 const minSyncInterval = time.Second
@@ -48,6 +64,7 @@ type Writer struct {
 	log       *slog.Logger
 	workloads *workloads
 	wake      chan struct{}
+	phases    PhaseObserver
 
 	// Used by Start's goroutine only.
 	conflicts map[string]string // module -> namespace of the owning operator
@@ -55,7 +72,7 @@ type Writer struct {
 
 // New returns a Writer; it does not contact the API server. kube reads
 // workloads and pods, dyn writes Module objects. log may be nil.
-func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, src Source, log *slog.Logger) (*Writer, error) {
+func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, src Source, log *slog.Logger, opts ...Option) (*Writer, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -70,6 +87,9 @@ func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, src Sourc
 		log:       log,
 		wake:      make(chan struct{}, 1),
 		conflicts: map[string]string{},
+	}
+	for _, o := range opts {
+		o(w)
 	}
 	w.workloads = newWorkloads(kube, cfg.WorkloadReadyTimeout, log, w.signal)
 	return w, nil
@@ -94,6 +114,9 @@ func (w *Writer) signal() {
 // Call it once.
 func (w *Writer) Start(ctx context.Context) error {
 	defer w.workloads.shutdown()
+	if w.phases != nil {
+		defer w.phases.ModulePhases(map[string]string{})
+	}
 	if !w.workloads.start(ctx) {
 		return nil
 	}
@@ -197,22 +220,30 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 
 	var errs []error
 	want := make(map[string]bool, len(statuses))
+	phases := make(map[string]string, len(statuses))
 	for _, st := range statuses {
 		want[st.Module] = true
 		obj := existing[st.Module]
+		var prev ModuleStatus
+		if obj != nil && w.owned(obj) {
+			prev = decodeStatus(obj)
+		}
+		if !started && untouched(st) {
+			if prev.Phase != "" {
+				phases[st.Module] = prev.Phase
+			}
+			if obj != nil && !w.owned(obj) {
+				w.conflict(st.Module, obj)
+			}
+			continue
+		}
+		next := desired(st, reports[st.Module], prev, now)
+		phases[st.Module] = next.Phase
 		if obj != nil && !w.owned(obj) {
 			w.conflict(st.Module, obj)
 			continue
 		}
 		delete(w.conflicts, st.Module)
-		if !started && untouched(st) {
-			continue
-		}
-		var prev ModuleStatus
-		if obj != nil {
-			prev = decodeStatus(obj)
-		}
-		next := desired(st, reports[st.Module], prev, now)
 		if obj != nil && equality.Semantic.DeepEqual(prev, next) {
 			continue
 		}
@@ -228,6 +259,9 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 		if !want[name] {
 			delete(w.conflicts, name)
 		}
+	}
+	if w.phases != nil {
+		w.phases.ModulePhases(phases)
 	}
 	if started {
 		for name, obj := range existing {

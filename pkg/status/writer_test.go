@@ -388,3 +388,35 @@ func TestBeforeFirstConverge(t *testing.T) {
 	waitModule(t, "restart-b", phaseIs(status.PhaseDisabled))
 	waitGone(t, "restart-old")
 }
+
+// Every module's phase, as written to its Module object, reaches the
+// observer (the module_phase metric); a module the bundle drops leaves it,
+// and a stopped Writer (a replica no longer leading) leaves no phases.
+func TestPhaseObserver(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	ready := converge.Status{Module: "observed-ready", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: time.Now()}
+	src := newSource(true, ready,
+		converge.Status{Module: "observed-error", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseError, FailedStep: converge.StepHooks, Message: "hook a.sh (beforeHelm): exit status 1", LastRun: time.Now()},
+		converge.Status{Module: "observed-off", Phase: converge.PhaseDisabled},
+	)
+	obs := &phaseRecorder{}
+	w, err := status.New(status.Config{Namespace: "observed"}, testCluster.Client(), dynamicClient(), src, nil, status.WithPhaseObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Start(ctx) }()
+	obs.waitPhases(t, map[string]string{"observed-ready": "Ready", "observed-error": "Error", "observed-off": "Disabled"})
+
+	src.set(ready)
+	obs.waitPhases(t, map[string]string{"observed-ready": "Ready"})
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	obs.waitPhases(t, map[string]string{})
+}

@@ -2,6 +2,7 @@ package updater
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 )
@@ -140,6 +142,20 @@ func (k *KubeReleases) Create(ctx context.Context, r Release) error {
 	k.setStatus(created, r.Phase, r.Message)
 	if _, err := k.client.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("release %s status: %w", r.Name, err)
+	}
+	return nil
+}
+
+// Approve sets the approval annotation on the Release object name (a merge
+// patch of its metadata, so it never conflicts with status writes). It does
+// not check the phase or the owner: callers pick the release from List.
+func (k *KubeReleases) Approve(ctx context.Context, name string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationApproved: "true"}}})
+	if err != nil {
+		return fmt.Errorf("approve release %s: %w", name, err)
+	}
+	if _, err := k.client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("approve release %s: %w", name, err)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func fakeDynamic() *dynamicfake.FakeDynamicClient {
 }
 
 // KubeReleases keeps each operator's releases apart and round-trips
-// spec and status. (The real API server is exercised by the e2e tests.)
+// spec, status and the approval. (The real API server is exercised by the e2e tests.)
 func TestKubeReleases(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -40,12 +40,15 @@ func TestKubeReleases(t *testing.T) {
 	if err := ours.SetStatus(ctx, r.Name, PhaseDeployed, ""); err != nil {
 		t.Fatal(err)
 	}
+	if err := ours.Approve(ctx, r.Name); err != nil {
+		t.Fatal(err)
+	}
 	got, err := ours.List(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := r
-	want.Phase, want.Message, want.Transition = PhaseDeployed, "", now
+	want.Phase, want.Message, want.Transition, want.Approved = PhaseDeployed, "", now, true
 	if diff := cmp.Diff([]Release{want}, got, cmpopts.IgnoreFields(Release{}, "Created")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

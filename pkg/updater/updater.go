@@ -140,6 +140,10 @@ type Updater struct {
 	log   *slog.Logger
 	cache *Cache
 
+	// kick asks Start for a check now (CheckNow); one pending request is
+	// enough.
+	kick chan struct{}
+
 	mu      sync.Mutex
 	running running
 	// reported is the last problem logged, so a persisting one is logged
@@ -179,7 +183,7 @@ func New(cfg Config, deps Deps) *Updater {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
 	}
-	return &Updater{cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir)}
+	return &Updater{cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1)}
 }
 
 // Restore chooses the bundle the operator starts with: the Deployed
@@ -250,8 +254,9 @@ func (u *Updater) current() running {
 }
 
 // Start checks the channel every poll interval, and at once when the
-// operator section changes, until ctx is done; it returns nil then. It
-// begins after the first converge of the bundle in force was attempted.
+// operator section changes or CheckNow is called, until ctx is done; it
+// returns nil then. It begins after the first converge of the bundle in
+// force was attempted.
 // Problems are reported (log, metric, the running release's message) and
 // retried at the next poll; Start never fails because of them.
 func (u *Updater) Start(ctx context.Context) error {
@@ -274,6 +279,7 @@ func (u *Updater) Start(ctx context.Context) error {
 				continue
 			}
 		case <-poll.C:
+		case <-u.kick:
 		}
 		section := u.deps.Config.Current().Operator
 		lastSum = section.Checksum()
@@ -288,6 +294,18 @@ func (u *Updater) Start(ctx context.Context) error {
 			interval = u.cfg.PollInterval
 		}
 		poll.Reset(interval)
+	}
+}
+
+// CheckNow asks Start to check the channel and the Release objects at once
+// rather than at the next poll, for instance after a release was approved.
+// It never blocks; requests made while a check or an apply is running are
+// served once it is done, several of them by one check. Safe for concurrent
+// use.
+func (u *Updater) CheckNow() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -356,6 +356,32 @@ func TestStartFollowsSettings(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return w.rt.running() == "two" })
 }
 
+// An approval followed by CheckNow is applied at once, not at the next
+// poll.
+func TestCheckNowAppliesAnApprovalBeforeThePoll(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	w.publish("one", "v1.0.0", []string{"stable"})
+	w.settings(stable + "update: {mode: Manual, pollInterval: 1h}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.u.Start(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	eventually(t, 5*time.Second, func() bool {
+		rs, _ := w.releases.List(ctx)
+		return len(rs) == 1 && strings.Contains(rs[0].Message, "waiting for approval")
+	})
+	w.releases.approve(t, "v1.0.0")
+	w.u.CheckNow()
+	eventually(t, 5*time.Second, func() bool { return w.rt.running() == "one" })
+	w.wantPhases("v1.0.0 Deployed")
+}
+
 func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)

@@ -15,6 +15,12 @@ YAML
 fi
 binding=$(jq -r '.[0].binding' "$BINDING_CONTEXT_PATH")
 trace "echo $binding"
+# beforeHelm fails while the file $E2E_DIR/echo-fail exists: the module's
+# new values are then not applied.
+if [[ "$binding" == "beforeHelm" && -n "${E2E_DIR:-}" && -e "$E2E_DIR/echo-fail" ]]; then
+  echo "echo: the failure switch is on" >&2
+  exit 1
+fi
 if [[ "$binding" == "beforeHelm" ]]; then
   jq -c '[{"op":"add","path":"/echo/internal/upper","value":(.echo.message | ascii_upcase)}]' "$VALUES_PATH" > "$VALUES_JSON_PATCH_PATH"
 fi

@@ -1,0 +1,128 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Series are the label values of the bundle in force, for Preset.
+type Series struct {
+	// Modules are the module names.
+	Modules []string
+	// HelmOperations are the operations (helm.Op*) whose error counter
+	// every module gets.
+	HelmOperations []string
+	// Queues are the queue names hooks run on.
+	Queues []string
+	// Hooks are the label values the hooks run with: one item per hook,
+	// binding, activation and queue the converger uses.
+	Hooks []HookSeries
+}
+
+// HookSeries are the label values of one hook's runs.
+type HookSeries struct {
+	// Module is "" for a global hook.
+	Module, Hook, Binding, Activation, Queue string
+}
+
+// Preset makes the series of s exist, so that alerts and dashboards see 0
+// rather than no data before the first failure: per module the run, delete
+// and Helm error counters, the redeployed counter and the absent resources
+// gauge; per hook the error, allowed error and success counters; per queue
+// the length gauge. A series that exists keeps its value. The series of
+// modules and global hooks that the previous Preset had and s has not are
+// removed (the bundle in force no longer has them). Histograms are not
+// preset: their series appear with the first observation.
+//
+// Call it on start and after every bundle swap; safe for concurrent use.
+func (m *Metrics) Preset(s Series) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	modules := make(map[string]bool, len(s.Modules))
+	for _, name := range s.Modules {
+		modules[name] = true
+		m.moduleRunErrors.WithLabelValues(name)
+		m.moduleDeleteErrors.WithLabelValues(name)
+		m.redeployed.WithLabelValues(name)
+		m.absentResources.WithLabelValues(name)
+		for _, op := range s.HelmOperations {
+			m.helmErrors.WithLabelValues(name, op)
+		}
+	}
+	globalHooks := map[string]bool{}
+	for _, h := range s.Hooks {
+		if h.Module == "" {
+			globalHooks[h.Hook] = true
+			l := prometheus.Labels{"hook": h.Hook, "binding": h.Binding, "activation": h.Activation, "queue": h.Queue}
+			m.globalHookErrors.With(l)
+			m.globalHookAllowedErrors.With(l)
+			m.globalHookSuccess.With(l)
+			continue
+		}
+		l := prometheus.Labels{"module": h.Module, "hook": h.Hook, "binding": h.Binding, "activation": h.Activation, "queue": h.Queue}
+		m.moduleHookErrors.With(l)
+		m.moduleHookAllowedErrors.With(l)
+		m.moduleHookSuccess.With(l)
+	}
+	for _, q := range s.Queues {
+		m.queueLength.WithLabelValues(q)
+	}
+	for name := range m.presetModules {
+		if !modules[name] {
+			m.forgetModule(name)
+		}
+	}
+	for name := range m.presetGlobalHooks {
+		if !globalHooks[name] {
+			l := prometheus.Labels{"hook": name}
+			for _, v := range []*prometheus.CounterVec{m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess} {
+				v.DeletePartialMatch(l)
+			}
+			m.globalHookSeconds.DeletePartialMatch(l)
+		}
+	}
+	m.presetModules, m.presetGlobalHooks = modules, globalHooks
+}
+
+// forgetModule removes the series labelled with the module, except
+// module_phase (ModulePhases keeps that one).
+func (m *Metrics) forgetModule(name string) {
+	l := prometheus.Labels{"module": name}
+	for _, v := range []*prometheus.CounterVec{
+		m.moduleHookErrors, m.moduleHookAllowedErrors, m.moduleHookSuccess,
+		m.moduleRunErrors, m.moduleDeleteErrors, m.helmErrors, m.redeployed, m.taskWait,
+	} {
+		v.DeletePartialMatch(l)
+	}
+	for _, v := range []*prometheus.HistogramVec{m.moduleHookSeconds, m.moduleRunSeconds, m.helmSeconds} {
+		v.DeletePartialMatch(l)
+	}
+	m.absentResources.DeletePartialMatch(l)
+}
+
+// Module phases, as in the Module CRD (status.phase).
+var modulePhases = []string{"Ready", "Reconciling", "Error", "Disabled"}
+
+// ModulePhases sets module_phase: for each module of phases, 1 for its
+// phase and 0 for the other phases. Modules of the previous call that
+// phases lacks lose their series. Safe for concurrent use.
+func (m *Metrics) ModulePhases(phases map[string]string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for module, phase := range phases {
+		for _, p := range modulePhases {
+			if p != phase {
+				m.modulePhase.WithLabelValues(module, p).Set(0)
+			}
+		}
+		m.modulePhase.WithLabelValues(module, phase).Set(1)
+	}
+	for module := range m.phased {
+		if _, ok := phases[module]; !ok {
+			m.modulePhase.DeletePartialMatch(prometheus.Labels{"module": module})
+		}
+	}
+	m.phased = make(map[string]bool, len(phases))
+	for module := range phases {
+		m.phased[module] = true
+	}
+}

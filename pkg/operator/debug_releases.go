@@ -1,0 +1,34 @@
+package operator
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+
+	"github.com/seedops/addon-operator/pkg/updater"
+)
+
+// debugReleases lets the debug socket list and approve the Release objects
+// of this operator. An approval asks the updater to check at once, so the
+// release is applied without waiting for the next poll.
+type debugReleases struct {
+	store *updater.KubeReleases
+	up    *updater.Updater
+}
+
+func newDebugReleases(dyn dynamic.Interface, namespace string, up *updater.Updater) debugReleases {
+	return debugReleases{store: updater.NewKubeReleases(dyn, namespace, time.Now), up: up}
+}
+
+func (d debugReleases) List(ctx context.Context) ([]updater.Release, error) {
+	return d.store.List(ctx)
+}
+
+func (d debugReleases) Approve(ctx context.Context, name string) error {
+	if err := d.store.Approve(ctx, name); err != nil {
+		return err
+	}
+	d.up.CheckNow()
+	return nil
+}
