@@ -23,8 +23,10 @@ const monitorRetry = 30 * time.Second
 
 // Monitor reports releases whose objects were deleted from the cluster.
 //
-// It watches object metadata only, one watch per resource type in use by
-// the tracked releases, selecting objects that carry ModuleLabel. At idle
+// It watches object metadata only, one watch per resource type and
+// namespace in use by the tracked releases (one cluster-wide watch for a
+// cluster-scoped type), selecting objects that carry ModuleLabel. So it needs
+// no right to list a namespaced type, Secrets say, in every namespace. At idle
 // it holds those watches open and the metadata of the labelled objects in
 // memory; nothing is polled. A type no tracked release uses any more is no
 // longer watched.
@@ -45,7 +47,7 @@ type Monitor struct {
 	running  bool
 	releases map[string][]ObjectRef        // tracked objects per release
 	keys     map[string]map[objectKey]bool // the same, for lookups
-	watches  map[schema.GroupVersionResource]*typeWatch
+	watches  map[watchKey]*typeWatch
 	queue    []string // releases to report, in order
 	queued   map[string]bool
 }
@@ -60,7 +62,14 @@ func keyOf(o ObjectRef) objectKey {
 	return objectKey{Group: gv.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
 }
 
-// typeWatch is the running informer of one resource type.
+// watchKey is a resource type and, for a namespaced type, the namespace
+// watched ("" for a cluster-scoped type).
+type watchKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// typeWatch is the running informer of one resource type in one namespace.
 type typeWatch struct {
 	stop chan struct{}
 	done chan struct{}
@@ -89,7 +98,7 @@ func NewMonitor(restCfg *rest.Config, log *slog.Logger) (*Monitor, error) {
 		wake:     make(chan struct{}, 1),
 		releases: map[string][]ObjectRef{},
 		keys:     map[string]map[objectKey]bool{},
-		watches:  map[schema.GroupVersionResource]*typeWatch{},
+		watches:  map[watchKey]*typeWatch{},
 		queued:   map[string]bool{},
 	}, nil
 }
@@ -201,49 +210,58 @@ func (m *Monitor) report(release string) {
 // sync starts watches for the types the tracked releases use and stops the
 // others. It reports false when a type could not be resolved.
 func (m *Monitor) sync() bool {
+	type kindIn struct {
+		gvk       schema.GroupVersionKind
+		namespace string
+	}
 	m.mu.Lock()
-	kinds := map[schema.GroupVersionKind]bool{}
+	kinds := map[kindIn]bool{}
 	for _, objs := range m.releases {
 		for _, o := range objs {
-			kinds[schema.FromAPIVersionAndKind(o.APIVersion, o.Kind)] = true
+			kinds[kindIn{schema.FromAPIVersionAndKind(o.APIVersion, o.Kind), o.Namespace}] = true
 		}
 	}
 	m.mu.Unlock()
 
 	ok := true
-	want := map[schema.GroupVersionResource]schema.GroupKind{}
-	for gvk := range kinds {
-		mapping, err := m.api.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	want := map[watchKey]schema.GroupKind{}
+	for k := range kinds {
+		mapping, err := m.api.mapper.RESTMapping(k.gvk.GroupKind(), k.gvk.Version)
 		if err != nil {
-			m.log.Warn("cannot watch a kind of a release's objects", "kind", gvk.String(), "error", err)
+			m.log.Warn("cannot watch a kind of a release's objects", "kind", k.gvk.String(), "error", err)
 			ok = false
 			continue
 		}
-		want[mapping.Resource] = gvk.GroupKind()
+		ns := ""
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns = k.namespace
+		}
+		want[watchKey{mapping.Resource, ns}] = k.gvk.GroupKind()
 	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for gvr, w := range m.watches {
-		if _, keep := want[gvr]; !keep {
+	for k, w := range m.watches {
+		if _, keep := want[k]; !keep {
 			close(w.stop)
-			delete(m.watches, gvr)
-			m.log.Debug("stopped watching a resource type", "resource", gvr.String())
+			delete(m.watches, k)
+			m.log.Debug("stopped watching a resource type", "resource", k.gvr.String(), "namespace", k.namespace)
 		}
 	}
-	for gvr, gk := range want {
-		if _, running := m.watches[gvr]; !running {
-			m.watches[gvr] = m.watch(gvr, gk)
-			m.log.Debug("watching a resource type", "resource", gvr.String())
+	for k, gk := range want {
+		if _, running := m.watches[k]; !running {
+			m.watches[k] = m.watch(k, gk)
+			m.log.Debug("watching a resource type", "resource", k.gvr.String(), "namespace", k.namespace)
 		}
 	}
 	return ok
 }
 
-// watch starts an informer on the labelled objects of one resource type.
-func (m *Monitor) watch(gvr schema.GroupVersionResource, gk schema.GroupKind) *typeWatch {
+// watch starts an informer on the labelled objects of one resource type in
+// one namespace (all, for a cluster-scoped type).
+func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, gvr, metav1.NamespaceAll, 0, cache.Indexers{},
+	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, k.gvr, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj any) { m.deleted(gk, obj) },
@@ -253,7 +271,7 @@ func (m *Monitor) watch(gvr schema.GroupVersionResource, gk schema.GroupKind) *t
 	go func() {
 		defer close(w.done)
 		if cache.WaitForCacheSync(w.stop, inf.HasSynced) {
-			m.checkListed(gk, inf.GetStore())
+			m.checkListed(gk, k.namespace, inf.GetStore())
 		}
 		running.Wait()
 	}()
@@ -280,15 +298,16 @@ func (m *Monitor) deleted(gk schema.GroupKind, obj any) {
 	}
 }
 
-// checkListed reports the releases with tracked objects of kind gk that a
-// freshly synced informer did not list: deleted before the watch began.
-func (m *Monitor) checkListed(gk schema.GroupKind, store cache.Store) {
+// checkListed reports the releases with tracked objects of kind gk (in
+// namespace, unless it is "") that a freshly synced informer did not list:
+// deleted before the watch began.
+func (m *Monitor) checkListed(gk schema.GroupKind, namespace string, store cache.Store) {
 	m.mu.Lock()
 	var lost []string
 	for release, objs := range m.releases {
 		for _, o := range objs {
 			k := keyOf(o)
-			if k.Group != gk.Group || k.Kind != gk.Kind {
+			if k.Group != gk.Group || k.Kind != gk.Kind || (namespace != "" && k.Namespace != namespace) {
 				continue
 			}
 			storeKey := o.Name
@@ -312,7 +331,7 @@ func (m *Monitor) checkListed(gk schema.GroupKind, store cache.Store) {
 func (m *Monitor) stopAll() {
 	m.mu.Lock()
 	watches := m.watches
-	m.watches = map[schema.GroupVersionResource]*typeWatch{}
+	m.watches = map[watchKey]*typeWatch{}
 	m.running = false
 	m.mu.Unlock()
 	for _, w := range watches {

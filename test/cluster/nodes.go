@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,10 +27,12 @@ func (c *Cluster) AddNode(ctx context.Context, n Node) error {
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
 		corev1.ResourcePods:   resource.MustParse("110"),
 	}
+	labels := map[string]string{corev1.LabelHostname: n.Name}
+	maps.Copy(labels, n.Labels)
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        n.Name,
-			Labels:      n.Labels,
+			Labels:      labels,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
 		},
 		Spec:   corev1.NodeSpec{ProviderID: n.ProviderID},
