@@ -289,6 +289,10 @@ func (c *Cluster) controllerManagerArgs() []string {
 		"--authorization-kubeconfig", c.Kubeconfig, "--leader-elect=false",
 		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(ports[0]),
 		"--controllers", "*,-serviceaccount-token",
+		// kwok posts node status about once a minute, more seldom than the
+		// default grace period (50s) allows: Nodes would flap NotReady and
+		// their pods stay not ready.
+		"--node-monitor-grace-period", "5m",
 	}
 }
 

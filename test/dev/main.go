@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/test/cluster"
 )
 
@@ -67,10 +68,13 @@ func run() error {
 		return err
 	}
 	kubectl := filepath.Join(root, "bin", "kubectl")
-	apply := exec.CommandContext(ctx, kubectl, "--kubeconfig", c.Kubeconfig, "apply", "-k", filepath.Join(root, "deploy"))
-	apply.Stdout, apply.Stderr = os.Stdout, os.Stderr
-	if err := apply.Run(); err != nil {
-		return fmt.Errorf("apply deploy/: %w", err)
+	socket := filepath.Join(root, ".dev", "debug.socket")
+	for _, src := range [][]string{{"-k", filepath.Join(root, "deploy")}, {"-f", filepath.Join(root, "test", "dev", "storage.yaml")}} {
+		apply := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", c.Kubeconfig, "apply"}, src...)...)
+		apply.Stdout, apply.Stderr = os.Stdout, os.Stderr
+		if err := apply.Run(); err != nil {
+			return fmt.Errorf("apply %s: %w", src[1], err)
+		}
 	}
 
 	fmt.Printf(`
@@ -86,16 +90,21 @@ In another terminal:
   kubectl edit cm -n addon-operator addon-operator             # e.g. prometheusEnabled: "false"
   kubectl get secrets -n addon-operator -l owner=helm -L name,version,status   # Helm releases
   kubectl get deploy,sts,svc -A -l heritage=addon-operator      # what the modules deployed
+  kubectl get modules                                           # module phases
   curl -s localhost:9650/metrics | grep addon_operator_          # the operator's metrics
+  export %s=%s
+  addon-operator module list                                    # the CLI (docs/cli.md)
+  addon-operator module values prometheus                       # x-secret values masked
 
 Press Ctrl-C to stop everything.
 
-`, dir, c.Kubeconfig, filepath.Join(root, "bin"))
+`, dir, c.Kubeconfig, filepath.Join(root, "bin"), debug.SocketEnv, socket)
 
 	op := exec.Command(filepath.Join(root, "bin", "addon-operator"),
 		"--kubeconfig", c.Kubeconfig, "--namespace", "addon-operator", "--bundle-dir", root,
-		"--listen-address", "127.0.0.1", "--tmp-dir", filepath.Join(root, ".dev", "tmp"))
-	op.Env = append(os.Environ(), "PATH="+filepath.Join(root, "bin")+":"+os.Getenv("PATH"))
+		"--listen-address", "127.0.0.1", "--tmp-dir", filepath.Join(root, ".dev", "tmp"),
+		"--webhook", "--webhook-listen-address", "127.0.0.1", "--webhook-url", "https://127.0.0.1:9443/validate-config")
+	op.Env = append(os.Environ(), "PATH="+filepath.Join(root, "bin")+":"+os.Getenv("PATH"), debug.SocketEnv+"="+socket)
 	op.Stdout, op.Stderr = os.Stdout, os.Stderr
 	op.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := op.Start(); err != nil {
