@@ -523,6 +523,20 @@ func TestShippedBundleGrafanaPassword(t *testing.T) {
 	}
 	notLeaked(t, first)
 
+	t.Run("masked in the CLI", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"module", "values", "prometheus"}, {"module", "config", "prometheus"},
+			{"module", "values", "prometheus", "-o", "json"}, {"module", "render", "prometheus"},
+		} {
+			if out := cliOK(t, e.op.DebugSocket, args...); strings.Contains(out, first) {
+				t.Errorf("addon-operator %s shows the Grafana password", strings.Join(args, " "))
+			}
+		}
+		if out := cliOK(t, e.op.DebugSocket, "module", "config", "prometheus", "--show-secrets"); !strings.Contains(out, first) {
+			t.Errorf("addon-operator module config prometheus --show-secrets does not show the password:\n%s", out)
+		}
+	})
+
 	t.Run("unchanged after unrelated ConfigMap edits", func(t *testing.T) {
 		e.setConfig(map[string]string{
 			"prometheus":   "retention:\n  time: 7d\n",
