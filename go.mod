@@ -29,6 +29,7 @@ require (
 	k8s.io/apimachinery v0.34.8
 	k8s.io/client-go v0.34.8
 	k8s.io/kube-openapi v0.0.0-20260603220949-865597e52e25
+	k8s.io/kubectl v0.34.2
 	k8s.io/utils v0.0.0-20261023123148-ca04ba58ecab
 	oras.land/oras-go/v2 v2.6.0
 	sigs.k8s.io/yaml v1.6.0
@@ -169,7 +170,6 @@ require (
 	k8s.io/cli-runtime v0.34.8 // indirect
 	k8s.io/component-base v0.34.8 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
-	k8s.io/kubectl v0.34.2 // indirect
 	sigs.k8s.io/controller-runtime v0.22.5 // indirect
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
 	sigs.k8s.io/kustomize/api v0.20.1 // indirect

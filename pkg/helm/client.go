@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/validation"
 )
 
 // Operation names passed to Observer.HelmOperation.
@@ -107,9 +108,13 @@ func (c *Client) actionConfig() (*action.Configuration, error) {
 	if err != nil {
 		return nil, err
 	}
-	kc := kube.New(c.api)
-	kc.Namespace = c.cfg.Namespace
-	kc.Log = c.helmLog
+	kc := c.api.kubeClient(func() *kube.Client {
+		kc := kube.New(c.api)
+		kc.Factory = &validatorCache{Factory: kc.Factory, schemas: map[string]validation.Schema{}}
+		kc.Namespace = c.cfg.Namespace
+		kc.Log = c.helmLog
+		return kc
+	})
 	return &action.Configuration{
 		RESTClientGetter: c.api,
 		Releases:         c.store(),
@@ -118,6 +123,31 @@ func (c *Client) actionConfig() (*action.Configuration, error) {
 		Log:              c.helmLog,
 		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
 	}, nil
+}
+
+// validatorCache keeps the manifest validators the SDK asks for on every
+// Build. Making one reads and decodes the API server's OpenAPI documents to
+// learn whether it validates fields itself, which is most of the cost of an
+// upgrade; a kept validator remembers the answers. It lives as long as the
+// shared kube client (see apiView.kubeClient).
+type validatorCache struct {
+	kube.Factory
+	mu      sync.Mutex
+	schemas map[string]validation.Schema
+}
+
+func (f *validatorCache) Validator(directive string) (validation.Schema, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.schemas[directive]; ok {
+		return s, nil
+	}
+	s, err := f.Factory.Validator(directive)
+	if err != nil {
+		return nil, err
+	}
+	f.schemas[directive] = s
+	return s, nil
 }
 
 // helmLog passes the SDK's debug messages on at debug level.

@@ -7,6 +7,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/kube"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -36,6 +37,12 @@ type apiView struct {
 	mu     sync.Mutex
 	caps   *chartutil.Capabilities
 	capsAt time.Time
+	// kube is the Helm kube client shared by actions. It caches the API
+	// server's OpenAPI documents that validating manifests needs (fetching
+	// and decoding them is most of an upgrade's cost), so it is dropped with
+	// the capabilities: after CRDs are applied, an unknown kind, or
+	// capabilitiesTTL.
+	kube *kube.Client
 }
 
 func newAPIView(cfg *rest.Config, namespace string) (*apiView, error) {
@@ -76,7 +83,19 @@ func (v *apiView) refresh() { v.mapper.Reset() }
 func (v *apiView) forgetCapabilities() {
 	v.mu.Lock()
 	v.caps = nil
+	v.kube = nil
 	v.mu.Unlock()
+}
+
+// kubeClient returns the shared Helm kube client, made by build when there
+// is none.
+func (v *apiView) kubeClient(build func() *kube.Client) *kube.Client {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.kube == nil {
+		v.kube = build()
+	}
+	return v.kube
 }
 
 // capabilities returns what charts see as .Capabilities: the server's
