@@ -10,9 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -42,6 +46,13 @@ type Config struct {
 	// operator's own), for example KUBECONFIG for kubectl in hooks when the
 	// operator runs outside the cluster.
 	Env []string
+	// MemoryLimit, when positive, caps the data memory (RLIMIT_DATA: heap
+	// and private writable mappings, not reserved address space) of each
+	// hook process in bytes; an allocation beyond it fails in the hook,
+	// which then usually exits non-zero. The limit is set right after the
+	// process starts and is inherited by the processes it starts from then
+	// on; it bounds each process, not their sum.
+	MemoryLimit int64
 }
 
 // BindFlags registers the runner's flags with their defaults.
@@ -49,6 +60,26 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Timeout, "hook-timeout", 10*time.Minute, "kill a hook that runs longer than this")
 	fs.StringVar(&c.TmpDir, "tmp-dir", envOr("ADDON_OPERATOR_TMP_DIR", filepath.Join(os.TempDir(), "addon-operator")), "directory for hook input and output files (env ADDON_OPERATOR_TMP_DIR)")
 	fs.IntVar(&c.LogLimit, "hook-log-limit", 1<<20, "bytes of hook stdout/stderr logged per run; the rest is dropped")
+	fs.Var((*byteSize)(&c.MemoryLimit), "hook-memory-limit", "data memory limit of each hook process, e.g. 512Mi or 1Gi (RLIMIT_DATA); 0 means no limit")
+}
+
+// byteSize is a flag value in bytes written as a Kubernetes quantity
+// ("512Mi", "1G", "1048576").
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("want a size such as 512Mi or 1Gi: %w", err)
+	}
+	v, ok := q.AsInt64()
+	if !ok || v < 0 {
+		return fmt.Errorf("size %q out of range", s)
+	}
+	*b = byteSize(v)
+	return nil
 }
 
 func envOr(key, def string) string {
@@ -144,6 +175,13 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", path, err)
 	}
+	if err := r.bound(cmd.Process.Pid); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		out.Close()
+		errOut.Close()
+		return fmt.Errorf("start %s: %w", path, err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
@@ -182,6 +220,21 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	}
 	if stdout != nil && stdout.Len() == 0 {
 		return fmt.Errorf("%w: %s --config printed nothing", ErrInvalidConfig, path)
+	}
+	return nil
+}
+
+// bound applies the memory limit to a started hook process and makes it
+// the OOM killer's first choice, ahead of the operator (a failure to raise
+// oom_score_adj is ignored: it is only a preference).
+func (r *Runner) bound(pid int) error {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte("1000"), 0)
+	if r.cfg.MemoryLimit <= 0 {
+		return nil
+	}
+	lim := &unix.Rlimit{Cur: uint64(r.cfg.MemoryLimit), Max: uint64(r.cfg.MemoryLimit)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_DATA, lim, nil); err != nil {
+		return fmt.Errorf("set memory limit %d bytes: %w", r.cfg.MemoryLimit, err)
 	}
 	return nil
 }

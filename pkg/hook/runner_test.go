@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -210,5 +212,48 @@ func TestEnabledScript(t *testing.T) {
 				t.Errorf("Enabled = %v, %q; want %v, %q", got, reason, tt.want, tt.wantReason)
 			}
 		})
+	}
+}
+
+// With a memory limit a hook that keeps allocating fails with its own
+// out-of-memory message while a modest hook runs as before; every hook is
+// the OOM killer's first choice.
+func TestRunMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	hog := script(t, dir, "hog.sh", `s=x; for i in $(seq 40); do s=$s$s; done; echo "never reached"`)
+	modest := script(t, dir, "modest.sh", `s=x; for i in $(seq 20); do s=$s$s; done; echo "len=${#s} oom=$(cat /proc/self/oom_score_adj)"`)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := NewRunner(Config{Timeout: time.Minute, TmpDir: t.TempDir(), MemoryLimit: 64 << 20}, log)
+	start := time.Now()
+	_, err := r.Run(context.Background(), moduleHook(hog), Input{})
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "cannot allocate") {
+		t.Errorf("hog error = %v, want %v with the allocation failure", err, ErrFailed)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the hog ran %s", d)
+	}
+	if _, err := r.Run(context.Background(), moduleHook(modest), Input{}); err != nil {
+		t.Fatalf("modest hook: %v", err)
+	}
+	if !strings.Contains(logs.String(), "len=1048576 oom=1000") {
+		t.Errorf("the modest hook's output is missing or its oom_score_adj is not 1000:\n%s", logs.String())
+	}
+}
+
+func TestMemoryLimitFlag(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want int64
+		err  bool
+	}{{"512Mi", 512 << 20, false}, {"1G", 1e9, false}, {"0", 0, false}, {"lots", 0, true}, {"-1Mi", 0, true}} {
+		var c Config
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.BindFlags(fs)
+		err := fs.Parse([]string{"--hook-memory-limit", tt.arg})
+		if (err != nil) != tt.err || c.MemoryLimit != tt.want {
+			t.Errorf("--hook-memory-limit %s: %d, %v; want %d (error %v)", tt.arg, c.MemoryLimit, err, tt.want, tt.err)
+		}
 	}
 }

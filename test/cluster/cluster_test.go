@@ -3,12 +3,15 @@ package cluster
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
 
@@ -85,5 +88,51 @@ func TestAPIServerRestart(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "survivor", metav1.GetOptions{}); err != nil {
 		t.Fatalf("configmap after restart: %v", err)
+	}
+}
+
+// A client behind the proxy reaches the API server, loses it while the
+// proxy is cut, and reaches it again after Restore; a component that
+// exited is started again by Heal.
+func TestProxyAndHeal(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p, err := testCluster.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testCluster.ProxyKubeconfig(kubeconfig, p); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Timeout = 2 * time.Second
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	get := func() error {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	p.Cut()
+	if err := get(); err == nil {
+		t.Fatal("the API answered through a cut proxy")
+	}
+	p.Restore()
+	if err := get(); err != nil {
+		t.Fatalf("after Restore: %v", err)
+	}
+
+	if err := testCluster.stop("kube-scheduler"); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := testCluster.Heal()
+	if err != nil || len(restarted) != 1 || restarted[0] != "kube-scheduler" || !testCluster.Running("kube-scheduler") {
+		t.Errorf("Heal restarted %v (%v), want kube-scheduler running again", restarted, err)
 	}
 }

@@ -61,20 +61,31 @@ type env struct {
 }
 
 // newEnv creates a namespace for an operator and the shared e2e-watch
-// namespace, without starting the operator.
+// namespace, without starting the operator. The namespace is named after
+// the test, with a numeric suffix when a previous run of the test (-count)
+// left it behind.
 func newEnv(t *testing.T, bundle string, args ...string) *env {
 	t.Helper()
-	e := &env{t: t, ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), dir: t.TempDir(), client: testCluster.Client(), bundle: bundle, args: args}
-	if len(e.ns) > 50 {
-		e.ns = e.ns[:50]
+	base := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(base) > 46 {
+		base = base[:46]
 	}
+	e := &env{t: t, ns: base, dir: t.TempDir(), client: testCluster.Client(), bundle: bundle, args: args}
 	e.trace = filepath.Join(e.dir, "trace")
 	installCRDs(t)
-	for _, ns := range []string{e.ns, "e2e-watch"} {
-		_, err := e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
+	for i := 2; ; i++ {
+		_, err := e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
 		}
+		e.ns = fmt.Sprintf("%s-%d", base, i)
+	}
+	_, err := e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-watch"}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
 	return e
 }

@@ -191,6 +191,9 @@ func (o *Operator) Kill() {
 	<-o.done
 }
 
+// Pid is the operator's process id.
+func (o *Operator) Pid() int { return o.cmd.Process.Pid }
+
 // Logs returns the whole log.
 func (o *Operator) Logs() string {
 	data, _ := os.ReadFile(o.Log)

@@ -1,0 +1,398 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seedops/addon-operator/test/process"
+)
+
+// fastRetry makes failed tasks come back within a second or two.
+var fastRetry = []string{"--queue-min-backoff", "1s", "--queue-max-backoff", "2s"}
+
+// resumeWithin bounds how long after an API outage a watch takes to
+// resume: client-go's reflectors retry with a backoff capped at 30 s and
+// jittered up to twice that, plus the time to process.
+const resumeWithin = 90 * time.Second
+
+func faultBundle(name string) string { return filepath.Join("testdata", "faults", name) }
+
+// startVia starts the operator with another kubeconfig (one that goes
+// through a test proxy) and waits until it is ready.
+func (e *env) startVia(kubeconfig string) {
+	e.t.Helper()
+	e.op = process.Start(e.t, process.Options{
+		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
+		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
+		Args: e.args,
+	})
+	e.op.WaitReady(e.t, 60*time.Second)
+}
+
+// createWatched creates a ConfigMap the watcher module's hook follows.
+func (e *env) createWatched(name, value string) {
+	e.t.Helper()
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: map[string]string{"faults": "watched"}},
+		Data:       map[string]string{"value": value},
+	}
+	if _, err := e.client.CoreV1().ConfigMaps(e.ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// waitWatcher waits until the watcher module's ConfigMap shows the message
+// and the sorted names its hook saw.
+func (e *env) waitWatcher(timeout time.Duration, message string, seen ...string) {
+	e.t.Helper()
+	want := strings.Join(seen, ",")
+	e.eventually(timeout, func() string {
+		data := e.configMapData(e.ns, "watcher")
+		if data == nil {
+			return "the watcher ConfigMap does not exist"
+		}
+		if data["message"] != message || data["seen"] != want {
+			return fmt.Sprintf("watcher ConfigMap: message %q seen %q, want %q and %q", data["message"], data["seen"], message, want)
+		}
+		return ""
+	})
+}
+
+// revisionOf is one stored Helm revision.
+type revisionOf struct {
+	version int
+	status  string
+}
+
+// history returns the stored revisions of a release, oldest first.
+func (e *env) history(release string) []revisionOf {
+	e.t.Helper()
+	list, err := e.client.CoreV1().Secrets(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=" + release})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []revisionOf
+	for _, s := range list.Items {
+		v, _ := strconv.Atoi(s.Labels["version"])
+		out = append(out, revisionOf{v, s.Labels["status"]})
+	}
+	slices.SortFunc(out, func(a, b revisionOf) int { return a.version - b.version })
+	return out
+}
+
+// checkHistory reports a release history that two concurrent or
+// interrupted Helm operations would leave: gaps or repeats in the revision
+// numbers, a revision left pending, or a last revision that is not
+// deployed. "" means the history is clean.
+func (e *env) checkHistory(release string) string {
+	h := e.history(release)
+	if len(h) == 0 {
+		return "release " + release + " has no revisions"
+	}
+	for i, r := range h {
+		if i > 0 && r.version != h[i-1].version+1 {
+			return fmt.Sprintf("release %s: revisions not sequential: %v", release, h)
+		}
+		if strings.HasPrefix(r.status, "pending") {
+			return fmt.Sprintf("release %s: revision %d left %s: %v", release, r.version, r.status, h)
+		}
+	}
+	if last := h[len(h)-1]; last.status != "deployed" {
+		return fmt.Sprintf("release %s: last revision %d is %s: %v", release, last.version, last.status, h)
+	}
+	return ""
+}
+
+// waitHistory waits until the histories of the releases are clean (see
+// checkHistory): the objects of a revision are in the cluster a moment
+// before Helm records the revision deployed.
+func (e *env) waitHistory(releases ...string) {
+	e.t.Helper()
+	e.eventually(15*time.Second, func() string {
+		for _, r := range releases {
+			if msg := e.checkHistory(r); msg != "" {
+				return msg
+			}
+		}
+		return ""
+	})
+}
+
+// memory returns the operator's resident memory now and its peak (VmRSS and
+// VmHWM of /proc/<pid>/status) in bytes.
+func (e *env) memory() (rss, peak int64) {
+	e.t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.op.Pid()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb << 10
+		case "VmHWM:":
+			peak = kb << 10
+		}
+	}
+	return rss, peak
+}
+
+// alive fails the test when the operator exited or /healthz does not
+// answer 200.
+func (e *env) alive() {
+	e.t.Helper()
+	if e.op.Exited() {
+		e.t.Fatalf("the operator exited: %v\n%s", e.op.ExitErr(), e.op.Tail(40))
+	}
+	code, _, err := e.op.Get("/healthz")
+	if err != nil || code != 200 {
+		e.t.Fatalf("/healthz = %d, %v", code, err)
+	}
+}
+
+// healCluster restarts control-plane components that an outage made exit,
+// so that later tests find a whole cluster.
+func healCluster(t *testing.T) {
+	t.Helper()
+	restarted, err := testCluster.Heal()
+	if err != nil {
+		t.Errorf("heal the cluster: %v", err)
+	}
+	if len(restarted) > 0 {
+		t.Logf("restarted after the outage: %v", restarted)
+	}
+}
+
+// outage runs the shared part of the API outage cases: the operator runs
+// the watch bundle, the API goes away for down (stop) and comes back
+// (start); the operator stays alive and healthy throughout, makes no Helm
+// revision for nothing, and processes a config edit and a new watched
+// object made right after the API is back.
+func outage(t *testing.T, down time.Duration, stop func() error, start func(context.Context) error) {
+	e := newEnv(t, faultBundle("watch"), fastRetry...)
+	e.createWatched("before-1", "a")
+	e.start()
+	e.waitWatcher(20*time.Second, "hello", "before-1")
+	revs := map[string]int{}
+	for _, r := range []string{"watcher", "steady"} {
+		revs[r], _ = e.revision(r)
+	}
+
+	stopped := false
+	t.Cleanup(func() {
+		if stopped {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := start(ctx); err != nil {
+				t.Errorf("restart after a failed test: %v", err)
+			}
+		}
+		healCluster(t)
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	for end := time.Now().Add(down); time.Now().Before(end); time.Sleep(time.Second) {
+		e.alive()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	back := time.Now()
+	e.alive()
+
+	t.Run("nothing changed: no new Helm revision", func(t *testing.T) {
+		time.Sleep(5 * time.Second) // watches resume, the drift monitor relists
+		for r, rev := range revs {
+			if got, status := e.revision(r); got != rev || status != "deployed" {
+				t.Errorf("%s: revision %d %s after the outage, want %d deployed", r, got, status, rev)
+			}
+		}
+	})
+
+	t.Run("an edit and a new object right after the outage are processed", func(t *testing.T) {
+		e.setConfig(map[string]string{"watcher": "message: after-outage\n"})
+		e.createWatched("after-1", "b")
+		// client-go's reflectors retry a lost watch with a backoff of up to
+		// 30 s, jittered up to 60 s, once the outage lasted long enough.
+		e.waitWatcher(resumeWithin, "after-outage", "after-1", "before-1")
+		t.Logf("processed %s after the API came back", time.Since(back).Round(100*time.Millisecond))
+		if e.count("watcher Event Added after-1") != 1 {
+			t.Errorf("the hook saw the new object's Added event %d times, want once", e.count("watcher Event Added after-1"))
+		}
+		e.waitHistory("watcher", "steady")
+		if got, _ := e.revision("steady"); got != revs["steady"] {
+			t.Errorf("steady: revision %d, want %d: nothing of it changed", got, revs["steady"])
+		}
+		if got, _ := e.revision("watcher"); got > revs["watcher"]+2 {
+			t.Errorf("watcher: revision %d after two changes from %d", got, revs["watcher"])
+		}
+	})
+	if code, _, err := e.op.Get("/readyz"); err != nil || code != 200 {
+		t.Errorf("/readyz = %d, %v after the outage", code, err)
+	}
+}
+
+// kube-apiserver stopped for 30 s: the operator keeps running and healthy,
+// resumes its watches and processes what comes after.
+func TestFaultAPIServerOutage(t *testing.T) {
+	outage(t, 30*time.Second, testCluster.StopAPIServer, testCluster.StartAPIServer)
+}
+
+// etcd stopped for 10 s and started again behind a running API server:
+// the same guarantees.
+func TestFaultEtcdRestart(t *testing.T) {
+	outage(t, 10*time.Second, testCluster.StopEtcd, func(ctx context.Context) error {
+		if err := testCluster.StartEtcd(ctx); err != nil {
+			return err
+		}
+		return testCluster.WaitAPI(ctx)
+	})
+}
+
+// The operator cut off from a running API server for 20 s (a network
+// partition) while the cluster changes: an admin edits the config, watched
+// objects are created, changed and deleted, an object of a release is
+// deleted. Once connected again, the operator catches up with all of it
+// (its watches resync) and keeps running throughout.
+func TestFaultPartition(t *testing.T) {
+	ctx := context.Background()
+	proxy, err := testCluster.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, faultBundle("watch"), fastRetry...)
+	e.createWatched("before-1", "a")
+	e.createWatched("before-2", "a")
+	e.startVia(kubeconfig)
+	e.waitWatcher(20*time.Second, "hello", "before-1", "before-2")
+	steady, _ := e.revision("steady")
+
+	proxy.Cut()
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	e.setConfig(map[string]string{"watcher": "message: during-partition\n"})
+	e.createWatched("during-1", "b")
+	if err := cms.Delete(ctx, "before-2", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Delete(ctx, "steady", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		e.alive()
+	}
+	if e.configMapData(e.ns, "steady") != nil {
+		t.Fatal("the steady ConfigMap came back during the partition: the proxy did not cut the operator off")
+	}
+	proxy.Restore()
+
+	e.waitWatcher(resumeWithin, "during-partition", "before-1", "during-1")
+	e.eventually(30*time.Second, func() string {
+		if e.configMapData(e.ns, "steady") == nil {
+			return "the steady ConfigMap deleted during the partition was not re-created"
+		}
+		return ""
+	})
+	if e.count("watcher Event Added during-1") != 1 || e.count("watcher Event Deleted before-2") != 1 {
+		t.Errorf("the hook did not get one Added event for during-1 and one Deleted for before-2:\n%s", strings.Join(e.traceLines(), "\n"))
+	}
+	e.waitHistory("watcher", "steady")
+	if got, _ := e.revision("steady"); got != steady+1 {
+		t.Errorf("steady: revision %d, want %d (one re-apply of the deleted object)", got, steady+1)
+	}
+}
+
+// deleteConfigMap deletes the operator's ConfigMap.
+func (e *env) deleteConfigMap() {
+	e.t.Helper()
+	err := e.client.CoreV1().ConfigMaps(e.ns).Delete(context.Background(), "addon-operator", metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		e.t.Fatal(err)
+	}
+}
+
+// Deleting the operator's ConfigMap is not an edit: the last accepted
+// configuration stays in force and nothing is uninstalled. By default the
+// ConfigMap is re-created from it; with --recreate-config-map=false the
+// deletion is only reported.
+func TestFaultConfigMapDeleted(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		recreate bool
+	}{{"recreated", true}, {"reported-only", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, faultBundle("watch"), append(fastRetry, "--recreate-config-map="+strconv.FormatBool(tt.recreate))...)
+			e.setConfig(map[string]string{"watcher": "message: configured\n", "steadyEnabled": "true"})
+			e.createWatched("w-1", "a")
+			e.start()
+			e.waitWatcher(20*time.Second, "configured", "w-1")
+			revs := map[string]int{}
+			for _, r := range []string{"watcher", "steady"} {
+				revs[r], _ = e.revision(r)
+			}
+			before := e.configMapData(e.ns, "addon-operator")
+
+			e.deleteConfigMap()
+			if tt.recreate {
+				e.eventually(15*time.Second, func() string {
+					got := e.configMapData(e.ns, "addon-operator")
+					if got == nil {
+						return "the ConfigMap was not re-created"
+					}
+					if got["watcher"] != before["watcher"] || got["steadyEnabled"] != "true" {
+						return fmt.Sprintf("re-created ConfigMap %v, want the settings of %v", got, before)
+					}
+					return ""
+				})
+				e.op.WaitLog(t, "config objects re-created", 5*time.Second)
+			} else {
+				e.op.WaitLog(t, "configmap deleted, keeping the last accepted config", 15*time.Second)
+				time.Sleep(3 * time.Second)
+				if e.configMapData(e.ns, "addon-operator") != nil {
+					t.Fatal("the ConfigMap was re-created with --recreate-config-map=false")
+				}
+			}
+			// A change elsewhere still renders with the last known config.
+			e.createWatched("w-2", "b")
+			e.waitWatcher(20*time.Second, "configured", "w-1", "w-2")
+			if got, status := e.revision("steady"); got != revs["steady"] || status != "deployed" {
+				t.Errorf("steady: revision %d %s, want %d deployed", got, status, revs["steady"])
+			}
+			if e.configMapData(e.ns, "steady") == nil {
+				t.Errorf("the steady module's objects are gone")
+			}
+			if strings.Contains(e.op.Logs(), "release uninstalled") || strings.Contains(e.op.Logs(), "uninstalling") {
+				t.Errorf("something was uninstalled:\n%s", grep(e.op.Logs(), "uninstall"))
+			}
+
+			// The admin's next ConfigMap is taken as usual.
+			e.setConfig(map[string]string{"watcher": "message: edited-after-delete\n", "steadyEnabled": "true"})
+			e.waitWatcher(20*time.Second, "edited-after-delete", "w-1", "w-2")
+		})
+	}
+}
