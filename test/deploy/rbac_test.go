@@ -475,7 +475,7 @@ func TestWebhookComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dep.Spec.Template.Spec.Containers[0]
-	if diff := cmp.Diff([]string{"--ha", "--webhook"}, c.Args); diff != "" {
+	if diff := cmp.Diff([]string{"--ha", "--hook-memory-limit=512Mi", "--webhook"}, c.Args); diff != "" {
 		t.Errorf("container args (-want +got):\n%s", diff)
 	}
 	var ports []string
