@@ -50,6 +50,21 @@ type Monitor struct {
 	watches  map[watchKey]*typeWatch
 	queue    []string // releases to report, in order
 	queued   map[string]bool
+
+	// Set by WatchPending before Start.
+	pendingNamespace string
+	pendingGrace     time.Duration
+}
+
+// WatchPending makes the Monitor also report a tracked release whose
+// latest revision in namespace stays in a pending state (pending-install,
+// pending-upgrade, pending-rollback, uninstalling) for grace: left so by a
+// process that died, or by someone else's helm. Deploy then recovers it.
+// The operator's own operations are pending for a moment too; one still
+// pending after grace is reported as well, and the Deploy that follows it
+// finds nothing to do. Call it before Start.
+func (m *Monitor) WatchPending(namespace string, grace time.Duration) {
+	m.pendingNamespace, m.pendingGrace = namespace, grace
 }
 
 // objectKey identifies an object across API versions of its kind.
@@ -153,6 +168,10 @@ func (m *Monitor) Start(ctx context.Context) error {
 	m.running = true
 	m.mu.Unlock()
 	defer m.stopAll()
+	if m.pendingNamespace != "" {
+		stop := m.watchPending()
+		defer stop()
+	}
 
 	var retry <-chan time.Time
 	if !m.sync() {
@@ -255,6 +274,55 @@ func (m *Monitor) sync() bool {
 		}
 	}
 	return ok
+}
+
+// watchPending starts an informer on Helm's release Secrets (their
+// metadata: the labels name, status and version) and returns its stop.
+func (m *Monitor) watchPending() (stop func()) {
+	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, secrets, m.pendingNamespace, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) { o.LabelSelector = "owner=helm" }).Informer()
+	check := func(obj any) {
+		acc, err := meta.Accessor(obj)
+		if err != nil || !pendingStatus(acc.GetLabels()["status"]) {
+			return
+		}
+		key := acc.GetNamespace() + "/" + acc.GetName()
+		time.AfterFunc(m.pendingGrace, func() {
+			cur, exists, _ := inf.GetStore().GetByKey(key)
+			if !exists {
+				return
+			}
+			acc, err := meta.Accessor(cur)
+			if err != nil || !pendingStatus(acc.GetLabels()["status"]) {
+				return
+			}
+			release := acc.GetLabels()["name"]
+			m.log.Info("release revision still pending, recovering it", "release", release, "revision", acc.GetLabels()["version"], "status", acc.GetLabels()["status"])
+			m.report(release)
+		})
+	}
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    check,
+		UpdateFunc: func(_, obj any) { check(obj) },
+	})
+	done := make(chan struct{})
+	var running sync.WaitGroup
+	running.Go(func() { inf.Run(done) })
+	return func() {
+		close(done)
+		running.Wait()
+	}
+}
+
+// pendingStatus reports whether a Helm release status label says an
+// operation is under way.
+func pendingStatus(s string) bool {
+	switch s {
+	case "pending-install", "pending-upgrade", "pending-rollback", "uninstalling":
+		return true
+	}
+	return false
 }
 
 // watch starts an informer on the labelled objects of one resource type in

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	dlog "github.com/deckhouse/deckhouse/pkg/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,6 +160,9 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	if err != nil {
 		return err
 	}
+	// A revision pending for longer than any operation of ours may take was
+	// left so by someone else: recover it without waiting for a change.
+	monitor.WatchPending(cfg.Store.Namespace, cmp.Or(cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
 	var conv *converge.Converger
 	engine, err := hook.NewEngine(restCfg, hookMetrics, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)

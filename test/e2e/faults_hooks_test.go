@@ -181,9 +181,10 @@ func (e *env) setHelmStatus(name string, status release.Status) int {
 // pending-install (Helm then refuses every operation with "another
 // operation is in progress") is recovered by the operator: the stuck
 // revision is marked failed (Helm later marks it superseded) and a new one
-// deployed, at the module's next converge and at start.
+// deployed, at the module's next converge, at start, and by itself once
+// the revision has been pending for longer than --helm-timeout (plus 10 s).
 func TestFaultPendingReleaseRecovered(t *testing.T) {
-	e := newEnv(t, faultBundle("watch"), fastRetry...)
+	e := newEnv(t, faultBundle("watch"), append([]string{"--helm-timeout", "3s"}, fastRetry...)...)
 	e.start()
 	e.waitWatcher(20*time.Second, "hello")
 
@@ -197,6 +198,19 @@ func TestFaultPendingReleaseRecovered(t *testing.T) {
 		}
 		if !strings.Contains(grep(e.op.Logs(), "result=recovered"), "release=watcher") {
 			t.Errorf("the operator did not report recovering watcher:\n%s", e.op.Tail(20))
+		}
+	})
+
+	t.Run("pending-upgrade while nothing happens: recovered after the timeout", func(t *testing.T) {
+		stuck := e.setHelmStatus("steady", release.StatusPendingUpgrade)
+		e.eventually(60*time.Second, func() string {
+			if rev, status := e.revision("steady"); rev != stuck+1 || status != "deployed" {
+				return fmt.Sprintf("steady at revision %d %s, want %d deployed", rev, status, stuck+1)
+			}
+			return ""
+		})
+		if !strings.Contains(grep(e.op.Logs(), "still pending"), "release=steady") {
+			t.Errorf("the operator did not report the pending revision:\n%s", e.op.Tail(20))
 		}
 	})
 
