@@ -63,11 +63,6 @@ func (c *client) get(ctx context.Context, path string, query url.Values) ([]byte
 	return c.do(ctx, http.MethodGet, path, query)
 }
 
-// post is get for an action without a request body.
-func (c *client) post(ctx context.Context, path string, query url.Values) ([]byte, error) {
-	return c.do(ctx, http.MethodPost, path, query)
-}
-
 func (c *client) do(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
 	u := url.URL{Scheme: "http", Host: "addon-operator", Path: path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
@@ -93,9 +88,10 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values) 
 	return nil, &remoteError{status: resp.StatusCode, body: e}
 }
 
-// getJSON fetches path and decodes the answer into out.
-func (c *client) getJSON(ctx context.Context, path string, query url.Values, out any) error {
-	body, err := c.get(ctx, path, query)
+// doJSON calls path with method (GET, or POST for an action without a
+// request body) and decodes the answer into out; errors as get.
+func (c *client) doJSON(ctx context.Context, method, path string, query url.Values, out any) error {
+	body, err := c.do(ctx, method, path, query)
 	if err != nil {
 		return err
 	}
@@ -117,16 +113,4 @@ func transportCause(err error) error {
 		return oe.Err
 	}
 	return err
-}
-
-// postJSON posts to path and decodes the answer into out.
-func (c *client) postJSON(ctx context.Context, path string, out any) error {
-	body, err := c.post(ctx, path, nil)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decode answer of %s: %w", path, err)
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ func runRender(ctx context.Context, c *client, inv invocation) error {
 		q.Set(paramDiff, "true")
 	}
 	var res RenderResult
-	if err := c.getJSON(ctx, moduleValuesPath("render")(inv.args), q, &res); err != nil {
+	if err := c.doJSON(ctx, http.MethodGet, moduleValuesPath("render")(inv.args), q, &res); err != nil {
 		return err
 	}
 	if !inv.diff {

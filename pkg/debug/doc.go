@@ -36,7 +36,6 @@
 // channels), 422 (the module cannot be rendered) or 500.
 //
 // Extending: an endpoint that needs the leader's parts is a field of
-// Sources and a route in handlers.go; one that answers on its own, on
-// followers too, comes with Server.Handle. Either way its command is an
-// entry of the command table in cli.go.
+// Sources and a route in handlers.go; its command is an entry of the
+// command table in cli.go.
 package debug

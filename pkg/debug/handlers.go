@@ -213,12 +213,8 @@ func (s *Server) showSecrets(r *http.Request, moduleName string) bool {
 // findModule returns the bundle's module named name, or the unknown-module
 // answer.
 func findModule(b *module.Bundle, name string) (*module.Module, error) {
-	if b != nil {
-		for _, m := range b.Modules {
-			if m.Name == name {
-				return m, nil
-			}
-		}
+	if m := b.Module(name); m != nil {
+		return m, nil
 	}
 	return nil, unknownModule(b, name)
 }

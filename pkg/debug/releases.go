@@ -152,7 +152,7 @@ func runReleaseList(ctx context.Context, c *client, inv invocation) error {
 
 func runReleaseApprove(ctx context.Context, c *client, inv invocation) error {
 	var res ApproveResult
-	if err := c.postJSON(ctx, "/v1/releases/"+url.PathEscape(inv.args[0])+"/approve", &res); err != nil {
+	if err := c.doJSON(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(inv.args[0])+"/approve", nil, &res); err != nil {
 		return err
 	}
 	r := res.Release

@@ -88,12 +88,6 @@ func (s *Server) Lead(src Sources) { s.src.Store(&src) }
 // for instance once the leader's parts have stopped.
 func (s *Server) Follow() { s.src.Store(nil) }
 
-// Handle adds an endpoint, such as the release channel's
-// "GET /v1/releases"; patterns are http.ServeMux patterns. It may be called
-// before or after Start. The handler answers on its own: it is served on
-// followers too.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
-
 // Start listens on the socket (mode 0600) and serves until ctx is done,
 // then waits a few seconds for requests in flight and removes the socket
 // file. A stale socket file is replaced; a socket another process serves is

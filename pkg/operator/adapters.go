@@ -104,20 +104,17 @@ type observedStore struct {
 	*configstore.Store
 	observe func(configstore.Event)
 	events  chan configstore.Event
-	once    sync.Once
 }
 
-func (o *observedStore) init() { o.once.Do(func() { o.events = make(chan configstore.Event) }) }
+func newObservedStore(s *configstore.Store, observe func(configstore.Event)) *observedStore {
+	return &observedStore{Store: s, observe: observe, events: make(chan configstore.Event)}
+}
 
 // Events is the store's events, passed on by Start.
-func (o *observedStore) Events() <-chan configstore.Event {
-	o.init()
-	return o.events
-}
+func (o *observedStore) Events() <-chan configstore.Event { return o.events }
 
 // Start forwards the store's events until ctx is done.
 func (o *observedStore) Start(ctx context.Context) error {
-	o.init()
 	in := o.Store.Events()
 	for {
 		select {

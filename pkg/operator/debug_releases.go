@@ -2,9 +2,6 @@ package operator
 
 import (
 	"context"
-	"time"
-
-	"k8s.io/client-go/dynamic"
 
 	"github.com/seedops/addon-operator/pkg/updater"
 )
@@ -15,10 +12,6 @@ import (
 type debugReleases struct {
 	store *updater.KubeReleases
 	up    *updater.Updater
-}
-
-func newDebugReleases(dyn dynamic.Interface, namespace string, up *updater.Updater) debugReleases {
-	return debugReleases{store: updater.NewKubeReleases(dyn, namespace, time.Now), up: up}
 }
 
 func (d debugReleases) List(ctx context.Context) ([]updater.Release, error) {

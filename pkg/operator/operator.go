@@ -34,6 +34,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/server"
 	"github.com/seedops/addon-operator/pkg/status"
+	"github.com/seedops/addon-operator/pkg/updater"
 	"github.com/seedops/addon-operator/pkg/webhook"
 )
 
@@ -143,14 +144,16 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
+	}
+	rels := updater.NewKubeReleases(dyn, cfg.Store.Namespace, time.Now)
 	store := configstore.New(client, cfg.Store, schemas, log)
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
-	observed := &observedStore{Store: store, observe: cfgEvents.Observe}
+	observed := newObservedStore(store, cfgEvents.Observe)
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
-	up, hooks, err := startUpdater(ctx, cfg, restCfg, client, rt, hooks, m, log)
-	if err != nil {
-		return err
-	}
+	up, hooks := startUpdater(ctx, cfg, client, rels, rt, hooks, m, log)
 	m.Preset(seriesOf(hooks))
 	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
 	if err != nil {
@@ -176,16 +179,12 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	rt.conv = conv
 	statusCfg := cfg.Status
 	statusCfg.Namespace = cfg.Store.Namespace
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
-	}
 	writer, err := status.New(statusCfg, client, dyn, conv, log, status.WithPhaseObserver(m))
 	if err != nil {
 		return err
 	}
 	leader.lead(conv.Ready())
-	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: newDebugReleases(dyn, cfg.Store.Namespace, up)})
+	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}})
 	defer dbg.Follow()
 
 	g, ctx := errgroup.WithContext(ctx)

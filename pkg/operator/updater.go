@@ -1,16 +1,14 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
@@ -77,15 +75,11 @@ func (s secretGetter) Get(ctx context.Context, name string) (map[string][]byte, 
 // startUpdater builds the updater and chooses the bundle to start with:
 // the deployed release's when there is one, else builtin (the bundle the
 // process was started with). It sets the schemas to the chosen bundle.
-func startUpdater(ctx context.Context, cfg Config, restCfg *rest.Config, client kubernetes.Interface, rt *bundleRuntime, builtin converge.Bundle, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle, error) {
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		return nil, converge.Bundle{}, fmt.Errorf("dynamic client: %w", err)
-	}
+func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin converge.Bundle, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle) {
 	ns := cfg.Store.Namespace
 	up := updater.New(cfg.Updater, updater.Deps{
 		Namespace:   ns,
-		Releases:    updater.NewKubeReleases(dyn, ns, time.Now),
+		Releases:    rels,
 		Runtime:     rt,
 		Convergence: rt,
 		Config:      rt.store,
@@ -98,17 +92,13 @@ func startUpdater(ctx context.Context, cfg Config, restCfg *rest.Config, client 
 		log.Error("deployed release not restored, starting on the built-in bundle", "error", err)
 	}
 	rt.schemas.set(b.Modules)
-	return up, b, nil
+	return up, b
 }
 
 // operatorSection reads the ConfigMap's operator section directly, before
 // the config store runs; empty when it cannot.
 func operatorSection(ctx context.Context, client kubernetes.Interface, c configstore.Config, log *slog.Logger) values.Values {
-	name := c.ConfigMap
-	if name == "" {
-		name = configstore.DefaultConfigMap
-	}
-	cm, err := client.CoreV1().ConfigMaps(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	cm, err := client.CoreV1().ConfigMaps(c.Namespace).Get(ctx, cmp.Or(c.ConfigMap, configstore.DefaultConfigMap), metav1.GetOptions{})
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			log.Warn("configmap not read for the release restore", "error", err)
