@@ -27,6 +27,8 @@ type memReleases struct {
 	mu    sync.Mutex
 	items map[string]Release
 	now   func() time.Time
+	// lists counts List calls.
+	lists int
 }
 
 func newMemReleases(now func() time.Time) *memReleases {
@@ -36,6 +38,7 @@ func newMemReleases(now func() time.Time) *memReleases {
 func (m *memReleases) List(context.Context) ([]Release, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.lists++
 	var out []Release
 	for _, r := range m.items {
 		out = append(out, r)
@@ -319,4 +322,10 @@ func (w *world) settings(yaml string) Settings {
 	}
 	w.cfg.set(v)
 	return s
+}
+
+func (m *memReleases) listCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lists
 }

@@ -334,7 +334,7 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 	cur := u.current()
 	if !s.Enabled() {
 		u.deps.Observer.ReleaseInfo(versionLabel(cur), "")
-		u.clearReport(ctx, cur)
+		u.clearReport(ctx)
 		return
 	}
 	u.deps.Observer.ReleaseInfo(versionLabel(cur), s.Channel)
@@ -356,7 +356,9 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 		return
 	}
 	u.deps.Observer.UpdateChecked(u.deps.Now())
-	defer func() { u.countPending(ctx) }()
+	// releases is the one listing of this check: setStatus keeps its
+	// entries current, and a created release is appended.
+	defer func() { u.deps.Observer.PendingReleases(countPending(releases)) }()
 
 	var cand *Release
 	for i := range releases {
@@ -372,11 +374,11 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 		if cand != nil && cand.Phase != PhaseDeployed {
 			u.setStatus(ctx, cand, PhaseDeployed, "")
 		}
-		u.clearReport(ctx, cur)
+		u.clearReport(ctx)
 		return
 	}
 	if cand != nil && (cand.Phase == PhaseFailed || cand.Phase == PhaseRolledBack) {
-		u.note(ctx, cur, fmt.Sprintf("channel %s points to %s, which was %s; waiting for a new release on the channel", s.Channel, meta.Version, cand.Phase))
+		u.note(ctx, fmt.Sprintf("channel %s points to %s, which was %s; waiting for a new release on the channel", s.Channel, meta.Version, cand.Phase))
 		return
 	}
 	if cand == nil {
@@ -389,15 +391,16 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 			return
 		}
 		u.log.Info("new release on the channel", "release", r.Name, "version", r.Version, "channel", s.Channel, "digest", r.Digest)
-		cand = &r
+		releases = append(releases, r)
+		cand = &releases[len(releases)-1]
 	}
-	u.clearReport(ctx, cur)
+	u.clearReport(ctx)
 	d := decide(s, cur.version(), *cand, u.deps.Now())
 	if !d.apply {
 		u.setStatus(ctx, cand, PhasePending, d.reason)
 		return
 	}
-	u.apply(ctx, s, src, *cand)
+	u.apply(ctx, s, src, cand, releases)
 }
 
 func versionLabel(r running) string {
@@ -407,13 +410,14 @@ func versionLabel(r running) string {
 	return r.release.Version
 }
 
-// apply downloads, loads, swaps in and watches a release; see the package
+// apply downloads, loads, swaps in and watches rel, one of releases (the
+// check's listing, whose entries it keeps current); see the package
 // documentation for the outcomes.
-func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel Release) {
+func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Release, releases []Release) {
 	log := u.log.With("release", rel.Name, "version", rel.Version)
 	prev := u.current()
 	log.Info("applying release", "digest", rel.Digest, "running", versionLabel(prev))
-	u.setStatus(ctx, &rel, PhasePending, "downloading")
+	u.setStatus(ctx, rel, PhasePending, "downloading")
 	path, err := u.cache.Fill(rel.Digest, func(dir string) error {
 		dctx, cancel := context.WithTimeout(ctx, downloadTimeout)
 		defer cancel()
@@ -427,11 +431,11 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel Release
 		if permanent(err) {
 			u.deps.Observer.UpdateError(StageDownload)
 			log.Error("release refused", "error", err)
-			u.setStatus(ctx, &rel, PhaseFailed, "download: "+err.Error())
+			u.setStatus(ctx, rel, PhaseFailed, "download: "+err.Error())
 			return
 		}
 		u.report(ctx, StageDownload, err)
-		u.setStatus(ctx, &rel, PhasePending, "download failed, retrying at the next poll: "+err.Error())
+		u.setStatus(ctx, rel, PhasePending, "download failed, retrying at the next poll: "+err.Error())
 		return
 	}
 	b, err := u.deps.Runtime.Load(ctx, path)
@@ -442,14 +446,14 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel Release
 		_ = u.cache.Remove(rel.Digest)
 		u.deps.Observer.UpdateError(StageLoad)
 		log.Error("release refused: the bundle does not load; the running bundle stays", "error", err)
-		u.setStatus(ctx, &rel, PhaseFailed, "invalid bundle: "+err.Error())
+		u.setStatus(ctx, rel, PhaseFailed, "invalid bundle: "+err.Error())
 		return
 	}
-	u.setStatus(ctx, &rel, PhasePending, "converging")
+	u.setStatus(ctx, rel, PhasePending, "converging")
 	if err := u.deps.Runtime.Swap(ctx, b); err != nil {
 		return // ctx is done
 	}
-	applied := rel
+	applied := *rel
 	applied.Phase = PhaseDeployed
 	u.setRunning(running{release: &applied, bundle: b})
 	retries, timeout := u.cfg.RollbackRetries, u.cfg.RollbackTimeout
@@ -471,17 +475,16 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel Release
 		}
 		u.setRunning(prev)
 		u.deps.Observer.ReleaseInfo(versionLabel(prev), s.Channel)
-		u.setStatus(ctx, &rel, PhaseRolledBack, "rolled back to "+versionLabel(prev)+": "+err.Error())
+		u.setStatus(ctx, rel, PhaseRolledBack, "rolled back to "+versionLabel(prev)+": "+err.Error())
 		_ = u.cache.Remove(rel.Digest)
 		return
 	}
-	u.setStatus(ctx, &rel, PhaseDeployed, "")
-	u.setRunning(running{release: &rel, bundle: b})
-	if releases, err := u.deps.Releases.List(ctx); err == nil {
-		for i := range releases {
-			if r := &releases[i]; r.Phase == PhaseDeployed && r.Digest != rel.Digest {
-				u.setStatus(ctx, r, PhaseSuperseded, "superseded by "+rel.Version)
-			}
+	u.setStatus(ctx, rel, PhaseDeployed, "")
+	deployed := *rel
+	u.setRunning(running{release: &deployed, bundle: b})
+	for i := range releases {
+		if r := &releases[i]; r.Phase == PhaseDeployed && r.Digest != rel.Digest {
+			u.setStatus(ctx, r, PhaseSuperseded, "superseded by "+rel.Version)
 		}
 	}
 	u.deps.Observer.ReleaseInfo(rel.Version, s.Channel)
@@ -538,48 +541,40 @@ func (u *Updater) openSource(ctx context.Context, s Settings, ref string) (Sourc
 // and the message of the running release.
 func (u *Updater) report(ctx context.Context, stage string, err error) {
 	u.deps.Observer.UpdateError(stage)
-	msg := fmt.Sprintf("update %s failed: %v", stage, err)
-	u.mu.Lock()
-	fresh := msg != u.reported
-	u.reported = msg
-	u.mu.Unlock()
-	if fresh {
+	if u.setMessage(ctx, fmt.Sprintf("update %s failed: %v", stage, err)) {
 		u.log.Error("update failed; the running bundle stays", "stage", stage, "error", err)
 	} else {
 		u.log.Debug("update still failing", "stage", stage, "error", err)
 	}
-	cur := u.current()
-	if cur.release != nil {
-		u.setStatus(ctx, cur.release, PhaseDeployed, msg)
-	}
 }
 
 // note puts a message that is not an error on the running release.
-func (u *Updater) note(ctx context.Context, cur running, msg string) {
-	u.mu.Lock()
-	fresh := msg != u.reported
-	u.reported = msg
-	u.mu.Unlock()
-	if fresh {
+func (u *Updater) note(ctx context.Context, msg string) {
+	if u.setMessage(ctx, msg) {
 		u.log.Info("update held", "reason", msg)
-	}
-	if cur.release != nil {
-		u.setStatus(ctx, cur.release, PhaseDeployed, msg)
 	}
 }
 
 // clearReport clears the running release's message after a good check.
-func (u *Updater) clearReport(ctx context.Context, cur running) {
-	u.mu.Lock()
-	had := u.reported != ""
-	u.reported = ""
-	u.mu.Unlock()
-	if had {
+func (u *Updater) clearReport(ctx context.Context) {
+	if u.setMessage(ctx, "") {
 		u.log.Info("update check ok again")
 	}
-	if cur.release != nil && cur.release.Message != "" {
-		u.setStatus(ctx, cur.release, PhaseDeployed, "")
+}
+
+// setMessage puts msg on the running release and remembers it, so that a
+// persisting problem is logged once; it reports whether msg differs from
+// the last one.
+func (u *Updater) setMessage(ctx context.Context, msg string) bool {
+	u.mu.Lock()
+	fresh := msg != u.reported
+	u.reported = msg
+	cur := u.running
+	u.mu.Unlock()
+	if cur.release != nil {
+		u.setStatus(ctx, cur.release, PhaseDeployed, msg)
 	}
+	return fresh
 }
 
 // setStatus writes a release's phase and message, when they change, and
@@ -597,16 +592,12 @@ func (u *Updater) setStatus(ctx context.Context, r *Release, phase Phase, msg st
 	r.Phase, r.Message = phase, msg
 }
 
-func (u *Updater) countPending(ctx context.Context) {
-	releases, err := u.deps.Releases.List(ctx)
-	if err != nil {
-		return
-	}
+func countPending(releases []Release) int {
 	n := 0
 	for _, r := range releases {
 		if r.Phase == PhasePending {
 			n++
 		}
 	}
-	u.deps.Observer.PendingReleases(n)
+	return n
 }

@@ -62,7 +62,11 @@ func TestFollowsTheChannel(t *testing.T) {
 	}
 
 	w.publish("two", "v1.1.0", []string{"stable"})
+	lists := w.releases.listCount()
 	w.u.check(ctx, s)
+	if n := w.releases.listCount() - lists; n != 1 {
+		t.Errorf("a check that applies a release listed the Release objects %d times, want 1", n)
+	}
 	w.wantRunning("two")
 	w.wantPhases("v1.0.0 Superseded", "v1.1.0 Deployed")
 	if _, err := os.Stat(w.cacheDir); err != nil {
