@@ -16,16 +16,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// syncAttempts bounds the read-decide-write rounds of one sync that lose a
+// syncAttempts bounds the read-decide-write rounds of one ensure that lose a
 // race with another replica.
 const syncAttempts = 5
 
-// errNoCertificate: GetCertificate before the first successful sync.
+// errNoCertificate: GetCertificate before the first successful load.
 var errNoCertificate = errors.New("webhook serving certificate not loaded yet")
 
 // certs keeps the serving certificate in the TLS Secret that all replicas
-// share, and the one this replica serves. sync may be called from one
-// goroutine at a time; getCertificate is safe for concurrent use.
+// share, and the one this replica serves. ensure and load may be called
+// from one goroutine at a time; getCertificate is safe for concurrent use.
 type certs struct {
 	client       kubernetes.Interface
 	namespace    string
@@ -37,15 +37,16 @@ type certs struct {
 	log          *slog.Logger
 
 	serving atomic.Pointer[tls.Certificate]
-	loaded  []byte // tls.crt of serving; sync's goroutine only
+	loaded  []byte // tls.crt of serving; load's goroutine only
 }
 
-// sync makes the Secret hold a certificate good for the hosts and longer
-// than rotateBefore, creating or renewing it when needed, loads it for
-// serving when it changed, and returns the CA bundle the API server is to
-// trust. A replica that loses the race to create or renew (AlreadyExists,
-// Conflict) takes the winner's certificate.
-func (c *certs) sync(ctx context.Context) ([]byte, error) {
+// ensure makes the Secret hold a certificate good for the hosts and longer
+// than rotateBefore, creating or renewing it when needed, and returns the
+// Secret's bundle. It does not serve it: the caller first makes the API
+// server trust the bundle's CAs, then calls load. A replica that loses the
+// race to create or renew (AlreadyExists, Conflict) takes the winner's
+// certificate.
+func (c *certs) ensure(ctx context.Context) (certBundle, error) {
 	secrets := c.client.CoreV1().Secrets(c.namespace)
 	var lastErr error
 	for range syncAttempts {
@@ -55,7 +56,7 @@ func (c *certs) sync(ctx context.Context) ([]byte, error) {
 		case apierrors.IsNotFound(err):
 			b, err := issue(c.hosts, now, c.validity, nil)
 			if err != nil {
-				return nil, err
+				return certBundle{}, err
 			}
 			_, err = secrets.Create(ctx, c.newSecret(b), metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
@@ -63,21 +64,21 @@ func (c *certs) sync(ctx context.Context) ([]byte, error) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("create secret %s/%s: %w", c.namespace, c.secret, err)
+				return certBundle{}, fmt.Errorf("create secret %s/%s: %w", c.namespace, c.secret, err)
 			}
 			c.log.Info("webhook certificate issued", "secret", c.secret, "reason", errCertMissing.Error())
-			return c.load(b)
+			return b, nil
 		case err != nil:
-			return nil, fmt.Errorf("read secret %s/%s: %w", c.namespace, c.secret, err)
+			return certBundle{}, fmt.Errorf("read secret %s/%s: %w", c.namespace, c.secret, err)
 		}
 		cur := bundleFromData(sec.Data)
 		why := cur.check(c.hosts, now, c.rotateBefore)
 		if why == nil {
-			return c.load(cur)
+			return cur, nil
 		}
 		b, err := issue(c.hosts, now, c.validity, cur.CA)
 		if err != nil {
-			return nil, err
+			return certBundle{}, err
 		}
 		next := sec.DeepCopy()
 		next.Data = b.data()
@@ -91,33 +92,33 @@ func (c *certs) sync(ctx context.Context) ([]byte, error) {
 			// The type of a Secret cannot change: replace it.
 			err = secrets.Delete(ctx, c.secret, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &sec.ResourceVersion}})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				return nil, fmt.Errorf("replace secret %s/%s of type %s: %w", c.namespace, c.secret, sec.Type, err)
+				return certBundle{}, fmt.Errorf("replace secret %s/%s of type %s: %w", c.namespace, c.secret, sec.Type, err)
 			}
 			lastErr = err
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("update secret %s/%s: %w", c.namespace, c.secret, err)
+			return certBundle{}, fmt.Errorf("update secret %s/%s: %w", c.namespace, c.secret, err)
 		}
 		c.log.Info("webhook certificate renewed", "secret", c.secret, "reason", why.Error())
-		return c.load(b)
+		return b, nil
 	}
-	return nil, fmt.Errorf("secret %s/%s: changed by others %d times in a row: %w", c.namespace, c.secret, syncAttempts, lastErr)
+	return certBundle{}, fmt.Errorf("secret %s/%s: changed by others %d times in a row: %w", c.namespace, c.secret, syncAttempts, lastErr)
 }
 
 // load serves b's certificate from now on when it is not the one served.
-func (c *certs) load(b certBundle) ([]byte, error) {
+func (c *certs) load(b certBundle) error {
 	if c.serving.Load() != nil && bytes.Equal(c.loaded, b.Cert) {
-		return b.CA, nil
+		return nil
 	}
 	pair, err := tls.X509KeyPair(b.Cert, b.Key)
 	if err != nil {
-		return nil, fmt.Errorf("load webhook certificate: %w", err)
+		return fmt.Errorf("load webhook certificate: %w", err)
 	}
 	c.serving.Store(&pair)
 	c.loaded = b.Cert
 	c.log.Info("webhook certificate loaded", "secret", c.secret, "expires", pair.Leaf.NotAfter.UTC().Format(time.RFC3339))
-	return b.CA, nil
+	return nil
 }
 
 // getCertificate is tls.Config.GetCertificate: the certificate loaded last.

@@ -83,7 +83,7 @@ func TestCertsLifecycle(t *testing.T) {
 	if _, err := c.getCertificate(nil); err == nil {
 		t.Fatal("a certificate is served before the first sync")
 	}
-	ca, err := c.sync(ctx)
+	ca, err := syncCerts(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestCertsLifecycle(t *testing.T) {
 	t.Run("a good certificate is kept", func(t *testing.T) {
 		before := writes(client)
 		clk.Set(t0.Add(300 * 24 * time.Hour))
-		if _, err := c.sync(ctx); err != nil {
+		if _, err := syncCerts(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		if got := writes(client) - before; got != 0 {
@@ -114,7 +114,7 @@ func TestCertsLifecycle(t *testing.T) {
 
 	t.Run("renewed 30 days before expiry and reloaded", func(t *testing.T) {
 		clk.Set(t0.Add(336 * 24 * time.Hour))
-		ca, err := c.sync(ctx)
+		ca, err := syncCerts(ctx, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestCertsLifecycle(t *testing.T) {
 
 	t.Run("an expired certificate is replaced", func(t *testing.T) {
 		clk.Set(t0.Add(3 * 365 * 24 * time.Hour))
-		if _, err := c.sync(ctx); err != nil {
+		if _, err := syncCerts(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		if got := served(t, c); !clk.Now().Before(got.NotAfter) {
@@ -149,7 +149,7 @@ func TestCertsLifecycle(t *testing.T) {
 
 	t.Run("a certificate without the service name is replaced", func(t *testing.T) {
 		c2 := newCerts(client, clk, []string{"other.addons.svc"})
-		if _, err := c2.sync(ctx); err != nil {
+		if _, err := syncCerts(ctx, c2); err != nil {
 			t.Fatal(err)
 		}
 		if err := served(t, c2).VerifyHostname("other.addons.svc"); err != nil {
@@ -176,7 +176,7 @@ func TestCertsRepairsSecret(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset(tt.stored)
 			c := newCerts(client, &clock{now: t0}, testHosts)
-			if _, err := c.sync(context.Background()); err != nil {
+			if _, err := syncCerts(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
 			b, _ := storedBundle(t, client)
@@ -220,7 +220,7 @@ func TestCertsReplicasShare(t *testing.T) {
 		}
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, DefaultTLSSecret)
 	})
-	if _, err := c.sync(ctx); err != nil {
+	if _, err := syncCerts(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(served(t, c).Raw, parseCerts(created.Cert)[0].Raw) {
@@ -244,10 +244,20 @@ func TestCertsReplicasShare(t *testing.T) {
 		}
 		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, DefaultTLSSecret, nil)
 	})
-	if _, err := c.sync(ctx); err != nil {
+	if _, err := syncCerts(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(served(t, c).Raw, parseCerts(renewed.Cert)[0].Raw) {
 		t.Error("after a lost renewal race the replica does not serve the winner's certificate")
 	}
+}
+
+// syncCerts does the certificate part of a check: ensure, then load; it
+// returns the CA bundle.
+func syncCerts(ctx context.Context, c *certs) ([]byte, error) {
+	b, err := c.ensure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.CA, c.load(b)
 }

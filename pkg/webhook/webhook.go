@@ -157,18 +157,20 @@ func (w *Webhook) checkLoop(ctx context.Context) {
 	}
 }
 
-// check brings the certificate and the configuration in line once.
+// check brings the certificate and the configuration in line once. A new
+// certificate is served only after the configuration trusts its CA, so
+// that the API server can verify every certificate served.
 func (w *Webhook) check(ctx context.Context) error {
-	ca, err := w.certs.sync(ctx)
+	b, err := w.certs.ensure(ctx)
 	if err != nil {
 		return err
 	}
-	changed, err := ensureConfiguration(ctx, w.client, w.target.configuration(ca))
+	changed, err := ensureConfiguration(ctx, w.client, w.target.configuration(b.CA))
 	if err != nil {
 		return err
 	}
 	if changed {
 		w.log.Info("webhook configuration written", "configuration", w.target.name)
 	}
-	return nil
+	return w.certs.load(b)
 }

@@ -100,16 +100,16 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		}
 		pool := x509.NewCertPool()
 		pool.AppendCertsFromPEM(cur.Webhooks[0].ClientConfig.CABundle)
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Time: clk.Now}, DisableKeepAlives: true}
+		var serial string
+		tlsCfg := &tls.Config{RootCAs: pool, Time: clk.Now, VerifyConnection: func(cs tls.ConnectionState) error {
+			serial = cs.PeerCertificates[0].SerialNumber.String()
+			return nil
+		}}
+		tr := &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 		resp := post(t, hc, url, reviewFor(t, configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"})))
-		conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port), &tls.Config{RootCAs: pool, Time: clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String(), resp.Allowed
+		return serial, resp.Allowed
 	}
 	eventually(t, 5*time.Second, func() string {
 		if _, err := w.certs.getCertificate(nil); err != nil {
