@@ -26,9 +26,9 @@ type HookSeries struct {
 
 // Preset makes the series of s exist, so that alerts and dashboards see 0
 // rather than no data before the first failure: per module the run, delete
-// and Helm error counters, the redeployed counter and the absent resources
-// gauge; per hook the error, allowed error and success counters; per queue
-// the length gauge. A series that exists keeps its value. The series of
+// and Helm error counters and the redeployed and absent resources
+// counters; per hook the error, allowed error and success counters; per
+// queue the length gauge. A series that exists keeps its value. The series of
 // modules and global hooks that the previous Preset had and s has not are
 // removed (the bundle in force no longer has them). Histograms are not
 // preset: their series appear with the first observation.
@@ -89,14 +89,13 @@ func (m *Metrics) forgetModule(name string) {
 	l := prometheus.Labels{"module": name}
 	for _, v := range []*prometheus.CounterVec{
 		m.moduleHookErrors, m.moduleHookAllowedErrors, m.moduleHookSuccess,
-		m.moduleRunErrors, m.moduleDeleteErrors, m.helmErrors, m.redeployed, m.taskWait,
+		m.moduleRunErrors, m.moduleDeleteErrors, m.helmErrors, m.redeployed, m.absentResources, m.taskWait,
 	} {
 		v.DeletePartialMatch(l)
 	}
 	for _, v := range []*prometheus.HistogramVec{m.moduleHookSeconds, m.moduleRunSeconds, m.helmSeconds} {
 		v.DeletePartialMatch(l)
 	}
-	m.absentResources.DeletePartialMatch(l)
 }
 
 // Module phases, as in the Module CRD (status.phase).

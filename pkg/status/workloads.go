@@ -46,7 +46,15 @@ type workloadKey struct {
 type notReadySince struct {
 	since      time.Time
 	generation int64
+	// diagnosis is the last pod diagnosis of the timed-out workload, made
+	// at diagnosed.
+	diagnosis string
+	diagnosed time.Time
 }
+
+// diagnoseEvery is how often the pods of a timed-out workload are listed
+// again for its message; syncs in between reuse the last diagnosis.
+const diagnoseEvery = 30 * time.Second
 
 // report is the state of one module's workloads.
 type report struct {
@@ -125,43 +133,47 @@ func workloadKeyOf(o helm.ObjectRef) (workloadKey, bool) {
 	return workloadKey{}, false
 }
 
-// rollout looks a workload up in the informers' caches; false when absent.
-func (w *workloads) rollout(k workloadKey) (rollout, bool) {
-	var r rollout
-	var err error
-	switch k.kind {
-	case "Deployment":
-		if obj, e := w.deployments.Deployments(k.namespace).Get(k.name); e == nil {
-			r = deploymentRollout(obj)
-		} else {
-			err = e
-		}
-	case "StatefulSet":
-		if obj, e := w.statefulSets.StatefulSets(k.namespace).Get(k.name); e == nil {
-			r = statefulSetRollout(obj)
-		} else {
-			err = e
-		}
-	case "DaemonSet":
-		if obj, e := w.daemonSets.DaemonSets(k.namespace).Get(k.name); e == nil {
-			r = daemonSetRollout(obj)
-		} else {
-			err = e
-		}
-	case "Job":
-		if obj, e := w.jobs.Jobs(k.namespace).Get(k.name); e == nil {
-			r = jobRollout(obj)
-		} else {
-			err = e
-		}
-	}
+// rollout looks a workload up in the informers' caches; a workload that is
+// absent is reported not ready ("not found").
+func (w *workloads) rollout(k workloadKey) rollout {
+	r, err := w.lookup(k)
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			w.log.Warn("workload lookup failed", "error", err)
 		}
-		return rollout{progress: "not found", generation: -1}, false
+		return rollout{progress: "not found", generation: -1}
 	}
-	return r, true
+	return r
+}
+
+func (w *workloads) lookup(k workloadKey) (rollout, error) {
+	switch k.kind {
+	case "Deployment":
+		obj, err := w.deployments.Deployments(k.namespace).Get(k.name)
+		if err != nil {
+			return rollout{}, err
+		}
+		return deploymentRollout(obj), nil
+	case "StatefulSet":
+		obj, err := w.statefulSets.StatefulSets(k.namespace).Get(k.name)
+		if err != nil {
+			return rollout{}, err
+		}
+		return statefulSetRollout(obj), nil
+	case "DaemonSet":
+		obj, err := w.daemonSets.DaemonSets(k.namespace).Get(k.name)
+		if err != nil {
+			return rollout{}, err
+		}
+		return daemonSetRollout(obj), nil
+	case "Job":
+		obj, err := w.jobs.Jobs(k.namespace).Get(k.name)
+		if err != nil {
+			return rollout{}, err
+		}
+		return jobRollout(obj), nil
+	}
+	return rollout{}, fmt.Errorf("workload kind %q not followed", k.kind)
 }
 
 // evaluate reports the workloads of every module that is not Disabled, and
@@ -184,7 +196,7 @@ func (w *workloads) evaluate(ctx context.Context, statuses []converge.Status, no
 			}
 			rep.total++
 			seen[key] = true
-			ro, _ := w.rollout(key)
+			ro := w.rollout(key)
 			if ro.ready {
 				delete(w.notReady, key)
 				continue
@@ -198,7 +210,11 @@ func (w *workloads) evaluate(ctx context.Context, statuses []converge.Status, no
 			case ro.failure != "":
 				rep.failed = append(rep.failed, o.String()+" "+ro.failure)
 			case now.Sub(nr.since) >= w.timeout:
-				rep.failed = append(rep.failed, fmt.Sprintf("%s not ready after %s: %s%s", o, w.timeout, ro.progress, w.diagnose(ctx, key.namespace, ro.selector)))
+				if nr.diagnosed.IsZero() || now.Sub(nr.diagnosed) >= diagnoseEvery {
+					nr.diagnosis, nr.diagnosed = w.diagnose(ctx, key.namespace, ro.selector), now
+					w.notReady[key] = nr
+				}
+				rep.failed = append(rep.failed, fmt.Sprintf("%s not ready after %s: %s%s", o, w.timeout, ro.progress, nr.diagnosis))
 			default:
 				rep.waiting = append(rep.waiting, o.String()+": "+ro.progress)
 				if d := nr.since.Add(w.timeout); deadline.IsZero() || d.Before(deadline) {

@@ -224,22 +224,23 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 	for _, st := range statuses {
 		want[st.Module] = true
 		obj := existing[st.Module]
+		foreign := obj != nil && !w.owned(obj)
 		var prev ModuleStatus
-		if obj != nil && w.owned(obj) {
+		if obj != nil && !foreign {
 			prev = decodeStatus(obj)
 		}
 		if !started && untouched(st) {
 			if prev.Phase != "" {
 				phases[st.Module] = prev.Phase
 			}
-			if obj != nil && !w.owned(obj) {
+			if foreign {
 				w.conflict(st.Module, obj)
 			}
 			continue
 		}
 		next := desired(st, reports[st.Module], prev, now)
 		phases[st.Module] = next.Phase
-		if obj != nil && !w.owned(obj) {
+		if foreign {
 			w.conflict(st.Module, obj)
 			continue
 		}
