@@ -299,24 +299,22 @@ func (c *Converger) retryAfter(ms *moduleState, wait time.Duration, next func() 
 
 func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation string, log *slog.Logger) (int, error) {
 	c.mu.Lock()
-	startupDone, started := ms.startupDone, ms.started
+	bindings, started := ms.bindings, ms.started
 	c.mu.Unlock()
-	if !startupDone {
+	if !bindings {
+		// onStartup runs once, not again when enabling bindings is retried.
 		for _, h := range hook.Ordered(ms.hooks, hook.OnStartup) {
 			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, activation, log); err != nil {
 				return 0, err
 			}
 		}
-		c.mu.Lock()
-		ms.startupDone = true
-		c.mu.Unlock()
-	}
-	if !started {
-		// Synchronization queued on other queues may run before
-		// enableBindings returns.
+		// Set before enableBindings: Synchronization queued on other
+		// queues may run before it returns.
 		c.mu.Lock()
 		ms.bindings = true
 		c.mu.Unlock()
+	}
+	if !started {
 		if _, err := c.enableBindings(ctx, ms.hooks, log); err != nil {
 			return 0, err
 		}
@@ -432,7 +430,7 @@ func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *sl
 		c.deps.Engine.Disable(h)
 	}
 	c.mu.Lock()
-	ms.startupDone, ms.bindings, ms.started = false, false, false
+	ms.bindings, ms.started = false, false
 	ms.dynamic = nil
 	c.mu.Unlock()
 	return nil

@@ -81,14 +81,15 @@ type moduleState struct {
 	mod   *module.Module
 	hooks []*hook.Hook
 
-	enabled     bool // by the last discovery
-	startupDone bool // onStartup hooks ran
-	bindings    bool // hooks' bindings are enabled (maybe still synchronizing): their events run
-	started     bool // onStartup ran, bindings are enabled and synchronized
-	deployed    bool // may have a release (ran once, or found at startup)
-	dynamic     values.Patch
-	failures    int
-	retry       *time.Timer
+	enabled bool // by the last discovery
+	// bindings: onStartup hooks ran, so the hooks' bindings are enabled
+	// from then on (maybe still synchronizing) and their events run.
+	bindings bool
+	started  bool // bindings are enabled and synchronized
+	deployed bool // may have a release (ran once, or found at startup)
+	dynamic  values.Patch
+	failures int
+	retry    *time.Timer
 	// enabledErr is the error of the `enabled` script in the last
 	// discovery, "" when it succeeded or did not run.
 	enabledErr string

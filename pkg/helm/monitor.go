@@ -277,18 +277,30 @@ func (m *Monitor) sync() bool {
 }
 
 // watchPending starts an informer on Helm's release Secrets (their
-// metadata: the labels name, status and version) and returns its stop.
+// metadata: the labels name, status and version) and returns its stop. A
+// Secret seen pending gets one timer, checking it after the grace period,
+// however often it is updated meanwhile.
 func (m *Monitor) watchPending() (stop func()) {
 	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, secrets, m.pendingNamespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = "owner=helm" }).Informer()
+	var mu sync.Mutex
+	timers := map[string]*time.Timer{} // by Secret key, until they fire
 	check := func(obj any) {
 		acc, err := meta.Accessor(obj)
 		if err != nil || !pendingStatus(acc.GetLabels()["status"]) {
 			return
 		}
 		key := acc.GetNamespace() + "/" + acc.GetName()
-		time.AfterFunc(m.pendingGrace, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if timers == nil || timers[key] != nil {
+			return
+		}
+		timers[key] = time.AfterFunc(m.pendingGrace, func() {
+			mu.Lock()
+			delete(timers, key)
+			mu.Unlock()
 			cur, exists, _ := inf.GetStore().GetByKey(key)
 			if !exists {
 				return
@@ -312,6 +324,12 @@ func (m *Monitor) watchPending() (stop func()) {
 	return func() {
 		close(done)
 		running.Wait()
+		mu.Lock()
+		for _, t := range timers {
+			t.Stop()
+		}
+		timers = nil
+		mu.Unlock()
 	}
 }
 
