@@ -169,14 +169,6 @@ func startOperator(b *testing.B, bundleDir, ns string, env ...string) *operatorR
 			}
 		})
 	}
-	// A debug socket of its own: the default path is shared by every
-	// operator on the machine, and other test packages may run some.
-	sockDir, err := os.MkdirTemp("", "bench-debug-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(sockDir) })
-	env = append(env, "ADDON_OPERATOR_DEBUG_SOCKET="+filepath.Join(sockDir, "debug.socket"))
 	start := time.Now()
 	op = process.Start(b, process.Options{
 		Binary: binary, Kubeconfig: testCluster.Kubeconfig, Namespace: ns, BundleDir: bundleDir,
@@ -209,36 +201,6 @@ func (r *operatorRun) waitReady(b *testing.B, timeout time.Duration) time.Time {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// pid finds the operator's process id: the child of this test binary that
-// runs the operator binary.
-func (r *operatorRun) pid(b *testing.B) int {
-	b.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		b.Fatal(err)
-	}
-	self := os.Getpid()
-	want, err := filepath.EvalSymlinks(binary)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := readStat(pid)
-		if err != nil || st.ppid != self {
-			continue
-		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == want {
-			return pid
-		}
-	}
-	b.Fatal("operator process not found in /proc")
-	return 0
 }
 
 // logTime returns the time of the first log line with message msg.

@@ -154,7 +154,7 @@ func BenchmarkEventToHook(b *testing.B) {
 	watched := watchAdded(b, cms, WatchLabelKey+"="+WatchLabelValue)
 	created := map[string]time.Time{}
 	var rtt []float64
-	stopPerf := perf(b, "event-to-hook", r.pid(b))
+	stopPerf := perf(b, "event-to-hook", r.op.Pid())
 	for i := range n {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 			Name:   fmt.Sprintf("event-%03d", i),
@@ -366,7 +366,7 @@ func BenchmarkConfigEditToDeployment(b *testing.B) {
 			return m.sum("addon_operator_module_hook_run_seconds_sum") + m.sum("addon_operator_global_hook_run_seconds_sum")
 		}
 		m0 := r.metrics(b)
-		stopPerf := perf(b, "config-edit-"+w.name, r.pid(b))
+		stopPerf := perf(b, "config-edit-"+w.name, r.op.Pid())
 		var lat []float64
 		var key string
 		edited := make([]time.Time, 0, n)
@@ -475,7 +475,7 @@ func idle(b *testing.B, w workload) {
 	r.waitReady(b, readyTimeout)
 	waitDeployed(b, ns, w.releases, deployedTimeout)
 	time.Sleep(settle)
-	pid := r.pid(b)
+	pid := r.op.Pid()
 
 	runs := func(m promText) float64 {
 		return m.sum("addon_operator_module_hook_run_seconds_count") + m.sum("addon_operator_global_hook_run_seconds_count")

@@ -113,22 +113,34 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.waitDefaultNamespace(ctx); err != nil {
 		return nil, err
 	}
-	if opts.ControllerManager {
-		if err := c.start("kube-controller-manager", c.controllerManagerArgs()); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Scheduler {
-		if err := c.start("kube-scheduler", c.schedulerArgs()); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Kwok {
-		if err := c.start("kwok", c.kwokArgs()); err != nil {
+	for _, comp := range c.optional() {
+		if err := c.start(comp.name, comp.args()); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// component is an optional component of the cluster and its arguments.
+type component struct {
+	name string
+	args func() []string
+}
+
+// optional lists the optional components the cluster's Options turn on,
+// in start order.
+func (c *Cluster) optional() []component {
+	var comps []component
+	if c.opts.ControllerManager {
+		comps = append(comps, component{"kube-controller-manager", c.controllerManagerArgs})
+	}
+	if c.opts.Scheduler {
+		comps = append(comps, component{"kube-scheduler", c.schedulerArgs})
+	}
+	if c.opts.Kwok {
+		comps = append(comps, component{"kwok", c.kwokArgs})
+	}
+	return comps
 }
 
 // Main starts a cluster for a test package, stores it in *out, runs the

@@ -16,19 +16,10 @@ func (c *Cluster) WaitAPI(ctx context.Context) error {
 // process supervisor would after an outage of the API server made one of
 // them give up. It returns the names it restarted.
 func (c *Cluster) Heal() ([]string, error) {
-	components := []struct {
-		name string
-		on   bool
-		args func() []string
-	}{
-		{"kube-controller-manager", c.opts.ControllerManager, c.controllerManagerArgs},
-		{"kube-scheduler", c.opts.Scheduler, c.schedulerArgs},
-		{"kwok", c.opts.Kwok, c.kwokArgs},
-	}
 	var restarted []string
 	var errs []error
-	for _, comp := range components {
-		if !comp.on || c.Running(comp.name) {
+	for _, comp := range c.optional() {
+		if c.Running(comp.name) {
 			continue
 		}
 		if err := c.start(comp.name, comp.args()); err != nil {
