@@ -362,13 +362,19 @@ func (u *Updater) Start(ctx context.Context) error {
 		if interval <= 0 {
 			interval = u.cfg.PollInterval
 		}
-		if u.retryDownload {
-			interval = min(interval, u.downloadRetry.next())
-		} else {
-			u.downloadRetry.reset()
-		}
-		poll.Reset(interval)
+		poll.Reset(u.nextCheck(interval))
 	}
+}
+
+// nextCheck is the delay before the next check: the poll interval, or
+// the download retry's backoff (1s doubling) while shorter after a check
+// whose download failed on the network.
+func (u *Updater) nextCheck(interval time.Duration) time.Duration {
+	if !u.retryDownload {
+		u.downloadRetry.reset()
+		return interval
+	}
+	return min(interval, u.downloadRetry.next())
 }
 
 // CheckNow asks Start to check the channel and the Release objects at once

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -341,11 +342,11 @@ type restoreResult struct {
 	err  error
 }
 
-func (w *world) restoreInBackground(ctx context.Context) <-chan restoreResult {
+func (w *world) restoreInBackground(ctx context.Context, section func(context.Context) values.Values) <-chan restoreResult {
 	done := make(chan restoreResult, 1)
 	u := w.newUpdater()
 	go func() {
-		b, err := u.Restore(ctx, builtin(), noSection)
+		b, err := u.Restore(ctx, builtin(), section)
 		name := ""
 		if err == nil {
 			name, _ = b.Modules.Values["name"].(string)
@@ -372,8 +373,13 @@ func TestRestoreFailsClosed(t *testing.T) {
 	}
 	swaps := len(w.rt.swaps)
 	_, told := w.restores.get()
+	var sections atomic.Int32
+	section := func(context.Context) values.Values {
+		sections.Add(1)
+		return nil
+	}
 
-	done := w.restoreInBackground(ctx)
+	done := w.restoreInBackground(ctx, section)
 	for i := 0; i < 7; i++ {
 		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == i+1 })
 		select {
@@ -411,6 +417,9 @@ func TestRestoreFailsClosed(t *testing.T) {
 	if r.err != nil || r.name != "one" {
 		t.Fatalf("Restore = %q, %v; want one once the source is back", r.name, r.err)
 	}
+	if n := sections.Load(); n != 9 {
+		t.Errorf("the operator section was read %d times, want once for each of the 9 attempts", n)
+	}
 	if last, _ := w.restores.get(); last != nil {
 		t.Errorf("Restoring last told %v, want nil after the restore", last)
 	}
@@ -439,7 +448,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 	}
 	w.releases.setListErr(errors.New("the API server is away"))
 
-	done := w.restoreInBackground(ctx)
+	done := w.restoreInBackground(ctx, noSection)
 	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 1 })
 	if last, _ := w.restores.get(); last == nil || !strings.Contains(last.Error(), "the API server is away") {
 		t.Errorf("Restoring told %v", last)
@@ -466,7 +475,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 	t.Run("ctx done ends the retries", func(t *testing.T) {
 		w.releases.setListErr(errors.New("the API server is away"))
 		ctx, cancel := context.WithCancel(context.Background())
-		done := w.restoreInBackground(ctx)
+		done := w.restoreInBackground(ctx, noSection)
 		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 3 })
 		cancel()
 		if r := <-done; !errors.Is(r.err, context.Canceled) {
@@ -638,5 +647,32 @@ func TestDownloadErrors(t *testing.T) {
 				t.Error("a retry is still asked for after the release was applied")
 			}
 		})
+	}
+}
+
+// After a download failed on the network the next check comes after 1s,
+// 2s, 4s, … at most the poll interval; after a check without one, at the
+// poll interval, and the backoff starts over.
+func TestNextCheck(t *testing.T) {
+	w := newWorld(t)
+	steps := []struct {
+		retry bool
+		want  time.Duration
+	}{
+		{false, 10 * time.Second},
+		{true, time.Second},
+		{true, 2 * time.Second},
+		{true, 4 * time.Second},
+		{true, 8 * time.Second},
+		{true, 10 * time.Second},
+		{true, 10 * time.Second},
+		{false, 10 * time.Second},
+		{true, time.Second},
+	}
+	for i, st := range steps {
+		w.u.retryDownload = st.retry
+		if got := w.u.nextCheck(10 * time.Second); got != st.want {
+			t.Errorf("step %d (retry %v): next check in %s, want %s", i, st.retry, got, st.want)
+		}
 	}
 }
