@@ -44,9 +44,11 @@ func (s *Source) Resolve(ctx context.Context, channel string) (Meta, error) {
 
 // Pull downloads the bundle with manifest digest dgst and unpacks it into
 // dir, which must exist and be empty. The manifest and the layer are
-// verified against their digests (ErrDigestMismatch); the layer is
-// checked by Unpack. On error dir may hold part of the bundle: the caller
-// removes it.
+// verified against their digests (ErrDigestMismatch, only once the whole
+// content was received); the layer is checked by Unpack. An error with
+// none of the package's sentinels is a transport problem (connection
+// reset, timeout, a body cut short, a 5xx answer) worth retrying. On
+// error dir may hold part of the bundle: the caller removes it.
 func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error) {
 	d, err := digest.Parse(dgst)
 	if err != nil {
@@ -77,7 +79,10 @@ func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error
 }
 
 // fetchLayer streams the layer through digest verification into Unpack.
-// A digest mismatch wins over the unpack error it may have caused.
+// ErrDigestMismatch means the whole layer was received and its digest (or
+// size) differs; a stream cut short (reset, timeout, unexpected EOF) is
+// a transport error, without a sentinel. Either wins over the unpack
+// error it may have caused.
 func fetchLayer(ctx context.Context, t target, layer ocispec.Descriptor, dir string) error {
 	rc, err := t.Fetch(ctx, layer)
 	if err != nil {
@@ -88,7 +93,10 @@ func fetchLayer(ctx context.Context, t target, layer ocispec.Descriptor, dir str
 	unpackErr := Unpack(vr, dir)
 	_, _ = io.Copy(io.Discard, vr)
 	if err := vr.Verify(); err != nil {
-		return fmt.Errorf("%w: layer %s: %w", ErrDigestMismatch, layer.Digest, err)
+		if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
+			return fmt.Errorf("%w: layer %s: %w", ErrDigestMismatch, layer.Digest, err)
+		}
+		return fmt.Errorf("fetch layer %s: %w", layer.Digest, err)
 	}
 	return unpackErr
 }

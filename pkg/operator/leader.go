@@ -44,10 +44,22 @@ func (c *HAConfig) BindFlags(fs *flag.FlagSet) {
 var errLeadershipLost = errors.New("leadership lost")
 
 // leaderState answers /readyz: a follower is ready (standing by); the
-// leader is ready once its first converge is done.
+// leader is not ready while its Deployed release is not restored (with the
+// reason), and ready once its first converge is done. Safe for concurrent
+// use.
 type leaderState struct {
 	mu        sync.Mutex
 	converged <-chan struct{}
+	// notRestored is why the Deployed release is not restored yet.
+	notRestored error
+}
+
+// restoring records why the Deployed release is not restored yet; nil once
+// it is (updater.Deps.Restoring).
+func (l *leaderState) restoring(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.notRestored = err
 }
 
 func (l *leaderState) lead(converged <-chan struct{}) {
@@ -58,8 +70,11 @@ func (l *leaderState) lead(converged <-chan struct{}) {
 
 func (l *leaderState) ready() error {
 	l.mu.Lock()
-	ch := l.converged
+	ch, notRestored := l.converged, l.notRestored
 	l.mu.Unlock()
+	if notRestored != nil {
+		return notRestored
+	}
 	if ch == nil {
 		return nil
 	}

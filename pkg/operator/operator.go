@@ -153,7 +153,10 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
 	observed := newObservedStore(store, cfgEvents.Observe)
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
-	up, hooks := startUpdater(ctx, cfg, client, rels, rt, hooks, m, log)
+	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, leader, m, log)
+	if err != nil {
+		return nil // ctx is done
+	}
 	m.Preset(seriesOf(hooks))
 	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
 	if err != nil {

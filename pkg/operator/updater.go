@@ -74,8 +74,10 @@ func (s secretGetter) Get(ctx context.Context, name string) (map[string][]byte, 
 
 // startUpdater builds the updater and chooses the bundle to start with:
 // the deployed release's when there is one, else builtin (the bundle the
-// process was started with). It sets the schemas to the chosen bundle.
-func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin converge.Bundle, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle) {
+// process was started with). It blocks until the deployed release is
+// restored (see Updater.Restore), the leader not ready meanwhile with the
+// reason; its error is ctx's. It sets the schemas to the chosen bundle.
+func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin converge.Bundle, leader *leaderState, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle, error) {
 	ns := cfg.Store.Namespace
 	up := updater.New(cfg.Updater, updater.Deps{
 		Namespace:   ns,
@@ -85,14 +87,16 @@ func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, 
 		Config:      rt.store,
 		Secrets:     secretGetter{client: client, namespace: ns},
 		Observer:    m,
+		Restoring:   leader.restoring,
 		Log:         log,
 	})
-	b, err := up.Restore(ctx, builtin, operatorSection(ctx, client, cfg.Store, log))
+	section := func(ctx context.Context) values.Values { return operatorSection(ctx, client, cfg.Store, log) }
+	b, err := up.Restore(ctx, builtin, section)
 	if err != nil {
-		log.Error("deployed release not restored, starting on the built-in bundle", "error", err)
+		return nil, converge.Bundle{}, err
 	}
 	rt.schemas.set(b.Modules)
-	return up, b
+	return up, b, nil
 }
 
 // operatorSection reads the ConfigMap's operator section directly, before

@@ -25,8 +25,18 @@
 // module and its error; that digest is not tried again (a new digest on
 // the channel is).
 //
+// A download that fails on the network (reset, timeout, a body cut short,
+// a 5xx answer, a digest the registry does not have) leaves the release
+// Pending and is retried with a backoff from 1s doubling up to the poll
+// interval; only a verified digest mismatch or content that is not a
+// (safe) bundle fails it.
+//
 // The Release objects are the record of what is deployed: at start the
 // operator comes back on the Deployed release, from the cache or pulled
-// again by digest (Restore); with the source unreachable it keeps running
-// the cached bundle and reports the error.
+// again by digest (Restore). It fails closed: while that release cannot be
+// had, Restore retries with backoff and the operator runs nothing (no
+// converge, hooks or Helm), rather than the built-in bundle, which may be
+// older than what is installed. The built-in bundle is used only when no
+// release is Deployed. With the source unreachable later on, the running
+// bundle stays and the error is reported.
 package updater

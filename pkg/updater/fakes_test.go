@@ -29,6 +29,8 @@ type memReleases struct {
 	now   func() time.Time
 	// lists counts List calls.
 	lists int
+	// listErr, when set, fails List.
+	listErr error
 }
 
 func newMemReleases(now func() time.Time) *memReleases {
@@ -39,6 +41,9 @@ func (m *memReleases) List(context.Context) ([]Release, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lists++
+	if m.listErr != nil {
+		return nil, m.listErr
+	}
 	var out []Release
 	for _, r := range m.items {
 		out = append(out, r)
@@ -241,6 +246,63 @@ func (noSecrets) Get(context.Context, string) (map[string][]byte, error) {
 	return nil, errors.New("no secrets here")
 }
 
+func (m *memReleases) setListErr(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.listErr = err
+}
+
+func (m *memReleases) delete(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, name)
+}
+
+// fakeTimer is Deps.After: it records the delays asked for, and every
+// timer fires when the test sends on fire.
+type fakeTimer struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	fire  chan time.Time
+}
+
+func newFakeTimer() *fakeTimer { return &fakeTimer{fire: make(chan time.Time)} }
+
+func (f *fakeTimer) After(d time.Duration) <-chan time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waits = append(f.waits, d)
+	return f.fire
+}
+
+func (f *fakeTimer) asked() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.waits)
+}
+
+// restoreReports records what Deps.Restoring is told.
+type restoreReports struct {
+	mu   sync.Mutex
+	last error
+	n    int
+}
+
+func (r *restoreReports) report(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = err
+	r.n++
+}
+
+func (r *restoreReports) get() (error, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last, r.n
+}
+
+func noSection(context.Context) values.Values { return nil }
+
 // clock is a settable clock.
 type clock struct {
 	mu sync.Mutex
@@ -268,6 +330,8 @@ type world struct {
 	obs      *fakeObserver
 	cfg      *fakeConfig
 	clock    *clock
+	timer    *fakeTimer
+	restores *restoreReports
 	source   string
 	src      *bundle.Source
 	cacheDir string
@@ -275,7 +339,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}, timer: newFakeTimer(), restores: &restoreReports{}}
 	w.releases = newMemReleases(w.clock.Now)
 	w.source = filepath.Join(t.TempDir(), "layout")
 	w.cacheDir = filepath.Join(t.TempDir(), "cache")
@@ -290,7 +354,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) newUpdater() *Updater {
 	return New(Config{CacheDir: w.cacheDir, PollInterval: time.Second, RollbackRetries: 2, RollbackTimeout: 2 * time.Second}, Deps{
 		Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
-		Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now,
+		Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now, After: w.timer.After, Restoring: w.restores.report,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,8 +117,8 @@ const (
 // BuiltinVersion labels the built-in bundle in release_info.
 const BuiltinVersion = "built-in"
 
-// Deps are the Updater's collaborators. Open and Now may be nil (bundle.Open
-// and time.Now).
+// Deps are the Updater's collaborators. Open, Now, After and Restoring may
+// be nil (bundle.Open, time.Now, time.After, nothing).
 type Deps struct {
 	Namespace   string
 	Releases    Releases
@@ -129,8 +130,21 @@ type Deps struct {
 	Open        func(ref string, opts bundle.Options) (Source, error)
 	// Now is the clock of the update windows and Release timestamps.
 	Now func() time.Time
-	Log *slog.Logger
+	// After is the timer of the retries' backoff.
+	After func(time.Duration) <-chan time.Time
+	// Restoring is told, after each failed attempt of Restore, why the
+	// Deployed release is not restored yet (an ErrNotRestored), and nil
+	// once Restore returns a bundle. It is called from Restore's goroutine.
+	Restoring func(err error)
+	Log       *slog.Logger
 }
+
+// restoreFailed starts the Deployed release's message while Restore
+// retries.
+const restoreFailed = "restore after a restart failed, retrying with backoff; nothing is converged until it succeeds: "
+
+// ErrNotRestored wraps the reason a Deployed release is not restored yet.
+var ErrNotRestored = errors.New("deployed release not restored")
 
 // Updater follows the release channel; see the package documentation.
 // Restore, then Start, are called once each, from one goroutine.
@@ -143,6 +157,12 @@ type Updater struct {
 	// kick asks Start for a check now (CheckNow); one pending request is
 	// enough.
 	kick chan struct{}
+
+	// retryDownload is set by a check whose download failed on the
+	// network; Start then checks again after downloadRetry's delay rather
+	// than the poll interval. Both belong to Start's goroutine.
+	retryDownload bool
+	downloadRetry backoff
 
 	mu      sync.Mutex
 	running running
@@ -180,29 +200,80 @@ func New(cfg Config, deps Deps) *Updater {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.After == nil {
+		deps.After = time.After
+	}
+	if deps.Restoring == nil {
+		deps.Restoring = func(error) {}
+	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
 	}
-	return &Updater{cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1)}
+	return &Updater{
+		cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1),
+		downloadRetry: backoff{min: retryMinBackoff, max: retryMaxBackoff},
+	}
 }
 
-// Restore chooses the bundle the operator starts with: the Deployed
-// release's, from the cache or pulled again by digest from the source it
-// came from, else builtin. section is the ConfigMap's "operator" section
-// as found at start (for registry logins). The returned error says why a
-// Deployed release could not be restored; builtin is returned then, and
-// the release is applied again once its source answers.
-func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section values.Values) (converge.Bundle, error) {
+// Restore chooses the bundle the operator starts with and fails closed.
+// With a Deployed release on record it is that release's bundle, from the
+// cache or pulled again by digest from the source it came from, and
+// Restore blocks until it has it: it never falls back to builtin, which
+// may be older than what is installed. Failed attempts (the releases not
+// listed, the source unreachable, the bundle not loading) are retried
+// after a delay doubling from 1s to 1m and reported: the error metric
+// (stage "restore"), the Deployed release's message, a log line when the
+// error is new, and Deps.Restoring. builtin is returned when no release
+// is Deployed (none ever was, or an admin deleted it to start on builtin)
+// or the cluster has no Release CRD. section reads the ConfigMap's
+// "operator" section (registry logins) for each attempt. The error is
+// ctx's, once it is done.
+func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section func(context.Context) values.Values) (converge.Bundle, error) {
 	u.setRunning(running{bundle: builtin})
-	u.deps.Observer.ReleaseInfo(BuiltinVersion, "")
+	retry := backoff{min: retryMinBackoff, max: retryMaxBackoff}
+	last := ""
+	for {
+		b, deployed, err := u.restore(ctx, builtin, section)
+		if err == nil {
+			if deployed == nil {
+				u.deps.Observer.ReleaseInfo(BuiltinVersion, "")
+			} else if strings.HasPrefix(deployed.Message, restoreFailed) {
+				u.setStatus(ctx, deployed, PhaseDeployed, "")
+			}
+			u.deps.Restoring(nil)
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return converge.Bundle{}, ctx.Err()
+		}
+		u.deps.Observer.UpdateError(StageRestore)
+		err = fmt.Errorf("%w: %w", ErrNotRestored, err)
+		if deployed != nil {
+			u.setStatus(ctx, deployed, PhaseDeployed, restoreFailed+err.Error())
+		}
+		if err.Error() != last {
+			u.log.Error("deployed release not restored; nothing is converged until it is, retrying", "error", err)
+		}
+		last = err.Error()
+		u.deps.Restoring(err)
+		select {
+		case <-ctx.Done():
+			return converge.Bundle{}, ctx.Err()
+		case <-u.deps.After(retry.next()):
+		}
+	}
+}
+
+// restore makes one attempt of Restore. deployed is the release it is
+// about, nil when there is none or the releases could not be listed.
+func (u *Updater) restore(ctx context.Context, builtin converge.Bundle, section func(context.Context) values.Values) (converge.Bundle, *Release, error) {
 	releases, err := u.deps.Releases.List(ctx)
 	if errors.Is(err, ErrNoCRD) {
 		u.log.Info("no Release CRD in the cluster: starting on the built-in bundle; updates need deploy/crds/release.yaml")
-		return builtin, nil
+		return builtin, nil, nil
 	}
 	if err != nil {
-		u.deps.Observer.UpdateError(StageRestore)
-		return builtin, err
+		return converge.Bundle{}, nil, fmt.Errorf("list releases: %w", err)
 	}
 	var deployed *Release
 	for i := range releases {
@@ -212,9 +283,9 @@ func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section 
 		}
 	}
 	if deployed == nil {
-		return builtin, nil
+		return builtin, nil, nil
 	}
-	settings, _ := ParseSettings(section)
+	settings, _ := ParseSettings(section(ctx))
 	path, err := u.cache.Fill(deployed.Digest, func(dir string) error {
 		src, err := u.openSource(ctx, settings, deployed.Source)
 		if err != nil {
@@ -226,19 +297,17 @@ func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section 
 		return err
 	})
 	if err != nil {
-		u.deps.Observer.UpdateError(StageRestore)
-		return builtin, fmt.Errorf("restore release %s: %w", deployed.Name, err)
+		return converge.Bundle{}, deployed, fmt.Errorf("release %s (%s): %w", deployed.Name, deployed.Version, err)
 	}
 	b, err := u.deps.Runtime.Load(ctx, path)
 	if err != nil {
 		_ = u.cache.Remove(deployed.Digest)
-		u.deps.Observer.UpdateError(StageRestore)
-		return builtin, fmt.Errorf("restore release %s: %w", deployed.Name, err)
+		return converge.Bundle{}, deployed, fmt.Errorf("release %s (%s): %w", deployed.Name, deployed.Version, err)
 	}
 	u.setRunning(running{release: deployed, bundle: b})
 	u.deps.Observer.ReleaseInfo(deployed.Version, deployed.Channel)
 	u.log.Info("starting on the deployed release", "release", deployed.Name, "version", deployed.Version, "digest", deployed.Digest)
-	return b, nil
+	return b, deployed, nil
 }
 
 func (u *Updater) setRunning(r running) {
@@ -293,8 +362,19 @@ func (u *Updater) Start(ctx context.Context) error {
 		if interval <= 0 {
 			interval = u.cfg.PollInterval
 		}
-		poll.Reset(interval)
+		poll.Reset(u.nextCheck(interval))
 	}
+}
+
+// nextCheck is the delay before the next check: the poll interval, or
+// the download retry's backoff (1s doubling) while shorter after a check
+// whose download failed on the network.
+func (u *Updater) nextCheck(interval time.Duration) time.Duration {
+	if !u.retryDownload {
+		u.downloadRetry.reset()
+		return interval
+	}
+	return min(interval, u.downloadRetry.next())
 }
 
 // CheckNow asks Start to check the channel and the Release objects at once
@@ -331,6 +411,7 @@ func (u *Updater) waitStarted(ctx context.Context) bool {
 
 // check looks at the channel once and applies what the policy allows.
 func (u *Updater) check(ctx context.Context, s Settings) {
+	u.retryDownload = false
 	cur := u.current()
 	if !s.Enabled() {
 		u.deps.Observer.ReleaseInfo(versionLabel(cur), "")
@@ -435,7 +516,8 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Releas
 			return
 		}
 		u.report(ctx, StageDownload, err)
-		u.setStatus(ctx, rel, PhasePending, "download failed, retrying at the next poll: "+err.Error())
+		u.setStatus(ctx, rel, PhasePending, "download failed, retrying with backoff: "+err.Error())
+		u.retryDownload = true
 		return
 	}
 	b, err := u.deps.Runtime.Load(ctx, path)
@@ -494,11 +576,14 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Releas
 	log.Info("release deployed")
 }
 
-// permanent reports whether a download error is about the content (it
-// will not get better by retrying the same digest).
+// permanent reports whether a download error is about the content, which
+// will not get better by retrying the same digest: the whole content was
+// received and does not match its digest, or it is not a (safe) bundle.
+// Anything else (the network, the registry's answers, a digest not found,
+// which a registry restored from a backup may fix) is retried.
 func permanent(err error) bool {
 	return errors.Is(err, bundle.ErrDigestMismatch) || errors.Is(err, bundle.ErrNotBundle) ||
-		errors.Is(err, bundle.ErrUnsafePath) || errors.Is(err, bundle.ErrNotFound)
+		errors.Is(err, bundle.ErrUnsafePath)
 }
 
 // openSource opens ref with the registry settings: the section's, else the

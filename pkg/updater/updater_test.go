@@ -2,14 +2,22 @@ package updater
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
@@ -21,7 +29,7 @@ func builtin() converge.Bundle {
 
 func (w *world) start() {
 	w.t.Helper()
-	if _, err := w.u.Restore(context.Background(), builtin(), nil); err != nil {
+	if _, err := w.u.Restore(context.Background(), builtin(), noSection); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -295,7 +303,7 @@ func TestRestore(t *testing.T) {
 
 	restore := func() (string, error) {
 		u := w.newUpdater()
-		b, err := u.Restore(ctx, builtin(), nil)
+		b, err := u.Restore(ctx, builtin(), noSection)
 		name, _ := b.Modules.Values["name"].(string)
 		return name, err
 	}
@@ -323,19 +331,183 @@ func TestRestore(t *testing.T) {
 			t.Error("the pulled release was not cached")
 		}
 	})
+	if len(w.timer.asked()) != 0 {
+		t.Errorf("restores that worked waited %v", w.timer.asked())
+	}
+}
 
-	t.Run("built-in when neither works", func(t *testing.T) {
-		if err := os.RemoveAll(w.cacheDir); err != nil {
-			t.Fatal(err)
+// restoreResult is what a Restore running in the background returned.
+type restoreResult struct {
+	name string
+	err  error
+}
+
+func (w *world) restoreInBackground(ctx context.Context, section func(context.Context) values.Values) <-chan restoreResult {
+	done := make(chan restoreResult, 1)
+	u := w.newUpdater()
+	go func() {
+		b, err := u.Restore(ctx, builtin(), section)
+		name := ""
+		if err == nil {
+			name, _ = b.Modules.Values["name"].(string)
 		}
-		if err := os.RemoveAll(w.source); err != nil {
-			t.Fatal(err)
+		done <- restoreResult{name, err}
+	}()
+	return done
+}
+
+// With a Deployed release that cannot be had, Restore returns nothing (the
+// operator starts nothing) and retries with a capped doubling backoff,
+// reporting each failure, until the release comes back.
+func TestRestoreFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.start()
+	w.publish("one", "v1.0.0", []string{"stable"})
+	w.u.check(ctx, w.settings(stable))
+	if err := os.RemoveAll(w.cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(w.source, w.source+".away"); err != nil {
+		t.Fatal(err)
+	}
+	swaps := len(w.rt.swaps)
+	_, told := w.restores.get()
+	var sections atomic.Int32
+	section := func(context.Context) values.Values {
+		sections.Add(1)
+		return nil
+	}
+
+	done := w.restoreInBackground(ctx, section)
+	for i := 0; i < 7; i++ {
+		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == i+1 })
+		select {
+		case r := <-done:
+			t.Fatalf("Restore returned %q, %v while the release cannot be had", r.name, r.err)
+		default:
 		}
-		name, err := restore()
-		if err == nil || name != "built-in" {
-			t.Errorf("Restore = %s, %v; want built-in and an error", name, err)
+		w.timer.fire <- time.Time{}
+	}
+	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 8 })
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute}
+	if diff := cmp.Diff(want, w.timer.asked()); diff != "" {
+		t.Errorf("retry delays (-want +got):\n%s", diff)
+	}
+	if got := w.obs.errors[StageRestore]; got != 8 {
+		t.Errorf("restore errors = %d, want 8", got)
+	}
+	last, n := w.restores.get()
+	if n-told != 8 || !errors.Is(last, ErrNotRestored) || !strings.Contains(last.Error(), "v1.0.0") {
+		t.Errorf("Restoring told %d times, last %v", n-told, last)
+	}
+	msg := w.releases.byVersion(t, "v1.0.0").Message
+	if !strings.Contains(msg, "retrying") || !strings.Contains(msg, "not an OCI image layout") {
+		t.Errorf("Deployed release message = %q", msg)
+	}
+	if len(w.rt.swaps) != swaps || w.obs.info == BuiltinVersion+"@" {
+		t.Errorf("something was put in force while restoring: swaps %v, release_info %s", w.rt.swaps, w.obs.info)
+	}
+
+	if err := os.Rename(w.source+".away", w.source); err != nil {
+		t.Fatal(err)
+	}
+	w.timer.fire <- time.Time{}
+	r := <-done
+	if r.err != nil || r.name != "one" {
+		t.Fatalf("Restore = %q, %v; want one once the source is back", r.name, r.err)
+	}
+	if n := sections.Load(); n != 9 {
+		t.Errorf("the operator section was read %d times, want once for each of the 9 attempts", n)
+	}
+	if last, _ := w.restores.get(); last != nil {
+		t.Errorf("Restoring last told %v, want nil after the restore", last)
+	}
+	if msg := w.releases.byVersion(t, "v1.0.0").Message; msg != "" {
+		t.Errorf("message after the restore = %q", msg)
+	}
+	if w.obs.info != "v1.0.0@stable" {
+		t.Errorf("release_info = %s", w.obs.info)
+	}
+}
+
+// Restore falls back to the built-in bundle only when no release is
+// Deployed; a Release list that fails is retried like a missing source.
+func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newWorld(t)
+	w.start()
+	w.publish("one", "v1.0.0", []string{"stable"})
+	w.u.check(ctx, w.settings(stable))
+	if err := os.RemoveAll(w.cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(w.source); err != nil {
+		t.Fatal(err)
+	}
+	w.releases.setListErr(errors.New("the API server is away"))
+
+	done := w.restoreInBackground(ctx, noSection)
+	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 1 })
+	if last, _ := w.restores.get(); last == nil || !strings.Contains(last.Error(), "the API server is away") {
+		t.Errorf("Restoring told %v", last)
+	}
+	w.releases.setListErr(nil)
+	w.timer.fire <- time.Time{}
+	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 2 })
+	select {
+	case r := <-done:
+		t.Fatalf("Restore returned %q, %v with the Deployed release not restored", r.name, r.err)
+	default:
+	}
+
+	// An admin who wants the built-in bundle deletes the Deployed release.
+	w.releases.delete(w.releases.byVersion(t, "v1.0.0").Name)
+	w.timer.fire <- time.Time{}
+	if r := <-done; r.err != nil || r.name != "built-in" {
+		t.Fatalf("Restore = %q, %v; want built-in without a Deployed release", r.name, r.err)
+	}
+	if w.obs.info != BuiltinVersion+"@" {
+		t.Errorf("release_info = %s", w.obs.info)
+	}
+
+	t.Run("ctx done ends the retries", func(t *testing.T) {
+		w.releases.setListErr(errors.New("the API server is away"))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := w.restoreInBackground(ctx, noSection)
+		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 3 })
+		cancel()
+		if r := <-done; !errors.Is(r.err, context.Canceled) {
+			t.Errorf("Restore after cancel = %q, %v", r.name, r.err)
 		}
 	})
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		name     string
+		min, max time.Duration
+		want     []time.Duration
+	}{
+		{"doubles up to the cap", time.Second, 5 * time.Second, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}},
+		{"min equal to max", time.Minute, time.Minute, []time.Duration{time.Minute, time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := backoff{min: tt.min, max: tt.max}
+			for round := 0; round < 2; round++ {
+				var got []time.Duration
+				for range tt.want {
+					got = append(got, b.next())
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("round %d (-want +got):\n%s", round, diff)
+				}
+				b.reset()
+			}
+		})
+	}
 }
 
 // The loop picks up a changed operator section without waiting for the
@@ -394,5 +566,113 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
 			t.Fatalf("condition not met after %s", timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// flakySource fails its Pulls with err while err is set.
+type flakySource struct {
+	Source
+	mu  sync.Mutex
+	err error
+}
+
+func (f *flakySource) Pull(ctx context.Context, digest, dir string) (bundle.Meta, error) {
+	f.mu.Lock()
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return bundle.Meta{}, err
+	}
+	return f.Source.Pull(ctx, digest, dir)
+}
+
+func (f *flakySource) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+// A download that fails on the network leaves the release Pending and
+// asks for a retry with backoff; only a verified mismatch, or content that
+// is not a bundle, fails it for good.
+func TestDownloadErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantPhase Phase
+		wantMsg   string
+	}{
+		{"connection reset", fmt.Errorf("fetch layer: %w", syscall.ECONNRESET), PhasePending, "download failed, retrying with backoff"},
+		{"body cut short", fmt.Errorf("fetch layer: %w", io.ErrUnexpectedEOF), PhasePending, "download failed, retrying with backoff"},
+		{"timeout", fmt.Errorf("fetch layer: %w", context.DeadlineExceeded), PhasePending, "download failed, retrying with backoff"},
+		{"digest not in the registry", fmt.Errorf("%w: sha256:…", bundle.ErrNotFound), PhasePending, "download failed, retrying with backoff"},
+		{"verified mismatch", fmt.Errorf("%w: layer", bundle.ErrDigestMismatch), PhaseFailed, "download: "},
+		{"not a bundle", fmt.Errorf("%w: layer", bundle.ErrNotBundle), PhaseFailed, "download: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t)
+			flaky := &flakySource{Source: w.src, err: tt.err}
+			w.u = New(Config{CacheDir: w.cacheDir, PollInterval: time.Hour}, Deps{
+				Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
+				Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now, After: w.timer.After,
+				Open: func(string, bundle.Options) (Source, error) { return flaky, nil },
+				Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			w.start()
+			s := w.settings(stable)
+			w.publish("one", "v1.0.0", []string{"stable"})
+
+			w.u.check(ctx, s)
+			w.wantRunning("built-in")
+			r := w.releases.byVersion(t, "v1.0.0")
+			if r.Phase != tt.wantPhase || !strings.Contains(r.Message, tt.wantMsg) {
+				t.Fatalf("release %s %q, want %s with %q", r.Phase, r.Message, tt.wantPhase, tt.wantMsg)
+			}
+			if w.u.retryDownload != (tt.wantPhase == PhasePending) {
+				t.Errorf("retry with backoff asked: %v", w.u.retryDownload)
+			}
+
+			flaky.set(nil)
+			w.u.check(ctx, s)
+			if tt.wantPhase == PhaseFailed {
+				w.wantRunning("built-in")
+				w.wantPhases("v1.0.0 Failed")
+				return
+			}
+			w.wantRunning("one")
+			w.wantPhases("v1.0.0 Deployed")
+			if w.u.retryDownload {
+				t.Error("a retry is still asked for after the release was applied")
+			}
+		})
+	}
+}
+
+// After a download failed on the network the next check comes after 1s,
+// 2s, 4s, … at most the poll interval; after a check without one, at the
+// poll interval, and the backoff starts over.
+func TestNextCheck(t *testing.T) {
+	w := newWorld(t)
+	steps := []struct {
+		retry bool
+		want  time.Duration
+	}{
+		{false, 10 * time.Second},
+		{true, time.Second},
+		{true, 2 * time.Second},
+		{true, 4 * time.Second},
+		{true, 8 * time.Second},
+		{true, 10 * time.Second},
+		{true, 10 * time.Second},
+		{false, 10 * time.Second},
+		{true, time.Second},
+	}
+	for i, st := range steps {
+		w.u.retryDownload = st.retry
+		if got := w.u.nextCheck(10 * time.Second); got != st.want {
+			t.Errorf("step %d (retry %v): next check in %s, want %s", i, st.retry, got, st.want)
+		}
 	}
 }
