@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/test/cluster"
 	"github.com/seedops/addon-operator/test/process"
 )
@@ -523,4 +525,70 @@ func TestFaultLeaderPartitionedMidUpgrade(t *testing.T) {
 			t.Errorf("the %s met a concurrent Helm operation:\n%s", name, grep(logs, "another operation"))
 		}
 	}
+}
+
+// A leader cut off from the API while a hook runs, one that ignores
+// SIGTERM and has a child in the background: the leader exits before the
+// lease can pass on and takes the hook's whole process group with it, so
+// no hook process of the old leader runs on beside the new one.
+func TestFaultLeaderPartitionedKillsHooks(t *testing.T) {
+	bundle := moduletest.Bundle(t,
+		moduletest.Text("values.yaml", "global: {}\nstuckEnabled: true\n"),
+		hookScript("modules/010-stuck/hooks/stuck.sh", `{"configVersion":"v1","beforeHelm":1}`,
+			`trap '' TERM
+sleep 600 &
+echo $! > "$E2E_DIR/child.tmp" && mv "$E2E_DIR/child.tmp" "$E2E_DIR/child"
+wait`),
+	)
+	e := newEnv(t, bundle)
+	proxy, err := testCluster.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
+		t.Fatal(err)
+	}
+	op := process.Start(t, process.Options{
+		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: bundle,
+		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
+		Args: []string{"--ha", "--ha-lease-duration", "4s", "--ha-renew-deadline", "3s", "--ha-retry-period", "500ms"},
+	})
+	var child int
+	e.eventually(60*time.Second, func() string {
+		data, err := os.ReadFile(filepath.Join(e.dir, "child"))
+		if err != nil {
+			return "the hook did not start its child"
+		}
+		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return ""
+	})
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	proxy.Blackhole()
+	if err, exited := op.Wait(20 * time.Second); !exited || err == nil {
+		t.Fatalf("the cut-off leader did not exit non-zero within 20s with a 4s lease (exited %v, %v):\n%s", exited, err, op.Tail(20))
+	}
+	// SIGKILL was sent before the exit; the kernel ends the child at once.
+	e.eventually(5*time.Second, func() string {
+		if !gone(child) {
+			return fmt.Sprintf("the hook's background child %d outlived the leader", child)
+		}
+		return ""
+	})
+	if !strings.Contains(grep(op.Logs(), "exiting: leadership lost"), "hooks_killed=1") {
+		t.Errorf("the leader did not report killing the running hook:\n%s", op.Tail(20))
+	}
+}
+
+// gone reports whether pid has exited (a zombie waiting to be reaped
+// counts as exited).
+func gone(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
