@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -94,6 +95,9 @@ func envOr(key, def string) string {
 type Runner struct {
 	cfg Config
 	log *slog.Logger
+
+	mu      sync.Mutex
+	running map[int]struct{} // process groups of the runs in progress
 }
 
 // NewRunner returns a Runner; zero Config fields get their flag defaults.
@@ -107,7 +111,34 @@ func NewRunner(cfg Config, log *slog.Logger) *Runner {
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 1 << 20
 	}
-	return &Runner{cfg: cfg, log: log}
+	return &Runner{cfg: cfg, log: log, running: map[int]struct{}{}}
+}
+
+// KillAll sends SIGKILL to the process group of every hook run in
+// progress, without waiting, and returns how many groups it signalled.
+// The runs end as killed (ErrFailed, or the ctx error when their ctx is
+// done). It is safe to call concurrently with runs; a run that starts
+// after it returns is not affected. The operator calls it before it exits
+// on a lost lease, as hook processes would otherwise outlive it.
+func (r *Runner) KillAll() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for pgid := range r.running {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	return len(r.running)
+}
+
+// track records a started process group until the returned func is called.
+func (r *Runner) track(pgid int) (untrack func()) {
+	r.mu.Lock()
+	r.running[pgid] = struct{}{}
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.running, pgid)
+		r.mu.Unlock()
+	}
 }
 
 // Input is what a hook run reads.
@@ -175,6 +206,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", path, err)
 	}
+	defer r.track(cmd.Process.Pid)()
 	if err := r.bound(cmd.Process.Pid); err != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()

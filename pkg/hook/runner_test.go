@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +258,63 @@ func TestMemoryLimitFlag(t *testing.T) {
 			t.Errorf("--hook-memory-limit %s: %d, %v; want %d (error %v)", tt.arg, c.MemoryLimit, err, tt.want, tt.err)
 		}
 	}
+}
+
+// KillAll ends the runs in progress with their whole process groups, also
+// a hook that ignores SIGTERM and a child it left in the background: no
+// hook process outlives the operator that decided to stop.
+func TestKillAll(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	path := script(t, dir, "stubborn.sh", `trap '' TERM
+sleep 600 &
+echo $! > "`+ready+`.tmp" && mv "`+ready+`.tmp" "`+ready+`"
+wait`)
+	r := newTestRunner(t, time.Hour, nil)
+	if n := r.KillAll(); n != 0 {
+		t.Fatalf("KillAll with nothing running signalled %d groups", n)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Run(context.Background(), moduleHook(path), Input{})
+		done <- err
+	}()
+	var child int
+	for child == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the hook ended before it was killed: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if data, err := os.ReadFile(ready); err == nil {
+			child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		}
+	}
+	if n := r.KillAll(); n != 1 {
+		t.Errorf("KillAll signalled %d groups, want 1", n)
+	}
+	if err := <-done; !errors.Is(err, ErrFailed) {
+		t.Errorf("the killed run returned %v, want ErrFailed", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); alive(child); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hook's background child %d survived KillAll", child)
+		}
+	}
+	if n := r.KillAll(); n != 0 {
+		t.Errorf("KillAll after the run ended signalled %d groups", n)
+	}
+}
+
+// alive reports whether pid is a process that has not exited (a zombie
+// waiting to be reaped counts as exited).
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
@@ -64,6 +65,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if cfg.Store.Namespace == "" {
 		return errors.New("the operator's namespace is not set (--namespace or ADDON_OPERATOR_NAMESPACE)")
+	}
+	if err := cfg.HA.Validate(); err != nil {
+		return err
 	}
 	cfg.Helm.Namespace = cfg.Store.Namespace
 	// Hooks learn the namespace from the environment, also when it came
@@ -116,6 +120,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return runLeader(ctx, cfg, restCfg, schemas, hooks, runner, m, hookMetrics, &leader, dbg, log)
 	}
 
+	var lock resourcelock.Interface
+	if cfg.HA.Enabled {
+		if lock, err = newLeaseLock(cfg.HA, restCfg, cfg.Store.Namespace); err != nil {
+			return err
+		}
+	}
+
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Start(ctx) })
 	g.Go(func() error { return dbg.Start(ctx) })
@@ -124,7 +135,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		g.Go(func() error { return wh.Start(ctx) })
 	}
 	if cfg.HA.Enabled {
-		g.Go(func() error { return elect(ctx, cfg.HA, restCfg, cfg.Store.Namespace, &leader, work, log) })
+		// A leader that lost its lease ends the process at once, with every
+		// hook process: no part of it may write after another replica leads.
+		halt := func() {
+			n := runner.KillAll()
+			log.Error("exiting: leadership lost", "hooks_killed", n)
+			os.Exit(1)
+		}
+		g.Go(func() error { return elect(ctx, cfg.HA, lock, work, halt, log) })
 	} else {
 		g.Go(func() error { return work(ctx) })
 	}

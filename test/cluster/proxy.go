@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -19,10 +18,13 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu  sync.Mutex
+	cut bool
+	// blackhole drops the bytes of every connection, old and new, both ways;
+	// dirty marks that streams lost bytes since the last Restore.
+	blackhole, dirty bool
+	conns            map[net.Conn]struct{}
+	wg               sync.WaitGroup
 }
 
 // StartProxy listens on a free loopback port and forwards every connection
@@ -52,11 +54,49 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore forwards new connections again.
+// Blackhole keeps every connection open and accepts new ones, but drops
+// all bytes both ways until Restore: the client's requests hang with no
+// error, as behind a network that silently loses packets.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blackhole, p.dirty = true, true
+}
+
+// Restore forwards new connections again. Connections that lost bytes to
+// a Blackhole are closed.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut, p.blackhole = false, false
+	if p.dirty {
+		for conn := range p.conns {
+			conn.Close()
+		}
+		p.dirty = false
+	}
+}
+
+func (p *Proxy) dropping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.blackhole
+}
+
+// pipe copies from src to dst, dropping what it reads while blackholed.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.dropping() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // Close stops listening, closes every connection and waits for the
@@ -114,8 +154,8 @@ func (p *Proxy) forward(client net.Conn) {
 		p.mu.Unlock()
 	}()
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(server, client); server.Close(); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(client, server); client.Close(); done <- struct{}{} }()
+	go func() { p.pipe(server, client); server.Close(); done <- struct{}{} }()
+	go func() { p.pipe(client, server); client.Close(); done <- struct{}{} }()
 	<-done
 	<-done
 }

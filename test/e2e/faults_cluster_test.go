@@ -8,13 +8,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/seedops/addon-operator/pkg/module/moduletest"
+	"github.com/seedops/addon-operator/test/cluster"
 	"github.com/seedops/addon-operator/test/process"
 )
 
@@ -395,4 +400,195 @@ func TestFaultConfigMapDeleted(t *testing.T) {
 			e.waitWatcher(20*time.Second, "edited-after-delete", "w-1", "w-2")
 		})
 	}
+}
+
+// logTime returns the time of a log line of the operator (text format).
+func logTime(t *testing.T, line string) time.Time {
+	t.Helper()
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(f[0], "time=") {
+		t.Fatalf("log line without a time: %q", line)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time="))
+	if err != nil {
+		t.Fatalf("log line %q: %v", line, err)
+	}
+	return ts
+}
+
+// helmLines returns the log lines of Helm operations: the SDK's own lines
+// and the operator's recovery and result lines.
+func helmLines(logs string) []string {
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="helm sdk"`) || strings.Contains(l, `msg="release stuck in a pending state`) || strings.Contains(l, `msg="release applied"`) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Two replicas with --ha, each reaching the API through a proxy of its
+// own. The leader's connection is blackholed (requests hang, no error)
+// while Helm upgrades a release. The old leader stops all its work and
+// exits, non-zero, before the lease can pass on; the new leader takes over
+// after that, recovers the revision the interrupted upgrade left pending
+// and finishes the upgrade. No two Helm operations on the release
+// overlapped: the old leader's last Helm log line comes before the new
+// leader's first, the revision history is sequential, and the new leader's
+// revision began after the old leader had exited.
+func TestFaultLeaderPartitionedMidUpgrade(t *testing.T) {
+	e := newEnv(t, faultBundle("bulk"), fastRetry...)
+	e.setConfig(map[string]string{"betaEnabled": "false", "gammaEnabled": "false"})
+	args := append([]string{"--ha", "--ha-lease-duration", "4s", "--ha-renew-deadline", "3s", "--ha-retry-period", "500ms"}, fastRetry...)
+	via := func() (*process.Operator, *cluster.Proxy) {
+		proxy, err := testCluster.StartProxy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { proxy.Close() })
+		kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
+			t.Fatal(err)
+		}
+		return process.Start(t, process.Options{
+			Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
+			Env: []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir}, Args: args,
+		}), proxy
+	}
+	a, proxyA := via()
+	a.WaitReady(t, 60*time.Second)
+	e.waitBulk(30*time.Second, "alpha", "v0")
+	b, _ := via()
+	b.WaitReady(t, 30*time.Second)
+	b.WaitLog(t, "following", 10*time.Second)
+
+	s := actWhen(t, a, 60*time.Second, e.helmSecrets("alpha"), func() {
+		e.setConfig(map[string]string{"alpha": "version: v1\n"})
+	}, func(s *corev1.Secret) bool { return e.midUpgrade("alpha", "v1", s) }, proxyA.Blackhole)
+	interrupted, _ := strconv.Atoi(s.Labels["version"])
+	t.Logf("leader cut off during revision %d; objects by version: %v", interrupted, e.bulkVersions("alpha"))
+
+	err, exited := a.Wait(20 * time.Second)
+	if !exited {
+		t.Fatalf("the old leader still runs 20s after it was cut off with a 4s lease:\n%s", a.Tail(40))
+	}
+	exitedAt := time.Now()
+	if err == nil {
+		t.Errorf("the old leader exited with code 0 after losing its lease, want non-zero")
+	}
+
+	b.WaitLog(t, "leading", 15*time.Second)
+	e.waitBulk(60*time.Second, "alpha", "v1")
+	e.waitHistory("alpha")
+
+	aLines := strings.Split(strings.TrimRight(a.Logs(), "\n"), "\n")
+	aLast := logTime(t, aLines[len(aLines)-1])
+	bLeading := logTime(t, grep(b.Logs(), `msg=leading`))
+	if !aLast.Before(bLeading) {
+		t.Errorf("the old leader logged at %s, after the new leader started leading at %s", aLast.Format(time.StampMilli), bLeading.Format(time.StampMilli))
+	}
+	aHelm, bHelm := helmLines(a.Logs()), helmLines(b.Logs())
+	if len(aHelm) == 0 || len(bHelm) == 0 {
+		t.Fatalf("want Helm log lines of both replicas; old leader %d, new leader %d", len(aHelm), len(bHelm))
+	}
+	if last, first := logTime(t, aHelm[len(aHelm)-1]), logTime(t, bHelm[0]); !last.Before(first) || first.Before(bLeading) {
+		t.Errorf("Helm operations overlapped: the old leader's last Helm line at %s, the new leader's first at %s (leading at %s):\n%s\n%s",
+			last.Format(time.StampMilli), first.Format(time.StampMilli), bLeading.Format(time.StampMilli), aHelm[len(aHelm)-1], bHelm[0])
+	}
+	if !strings.Contains(a.Logs(), "exiting: leadership lost") ||
+		(!strings.Contains(a.Logs(), "leadership lost, work stopped") && !strings.Contains(a.Logs(), "leadership lost, work still running at the deadline")) {
+		t.Errorf("the old leader did not log that it exits and whether its work stopped:\n%s", a.Tail(20))
+	}
+	if !strings.Contains(grep(b.Logs(), "release stuck in a pending state"), "release=alpha") {
+		t.Errorf("the new leader did not recover alpha's interrupted upgrade:\n%s", b.Tail(40))
+	}
+
+	rels, err := driver.NewSecrets(e.client.CoreV1().Secrets(e.ns)).Query(map[string]string{"owner": "helm", "name": "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rels {
+		switch {
+		case r.Version == interrupted:
+			if r.Info.Status != release.StatusFailed || !strings.Contains(r.Info.Description, "Interrupted while pending-upgrade") {
+				t.Errorf("revision %d, interrupted by the partition, is %s (%q); want failed, marked by the new leader", r.Version, r.Info.Status, r.Info.Description)
+			}
+		case r.Version > interrupted:
+			if !r.Info.LastDeployed.Time.After(exitedAt) {
+				t.Errorf("revision %d began at %s, before the old leader had exited (%s)", r.Version, r.Info.LastDeployed.Format(time.StampMilli), exitedAt.Format(time.StampMilli))
+			}
+		}
+	}
+	for name, op := range map[string]*process.Operator{"old leader": a, "new leader": b} {
+		if logs := op.Logs(); strings.Contains(logs, "another operation") {
+			t.Errorf("the %s met a concurrent Helm operation:\n%s", name, grep(logs, "another operation"))
+		}
+	}
+}
+
+// A leader cut off from the API while a hook runs, one that ignores
+// SIGTERM and has a child in the background: the leader exits before the
+// lease can pass on and takes the hook's whole process group with it, so
+// no hook process of the old leader runs on beside the new one.
+func TestFaultLeaderPartitionedKillsHooks(t *testing.T) {
+	bundle := moduletest.Bundle(t,
+		moduletest.Text("values.yaml", "global: {}\nstuckEnabled: true\n"),
+		hookScript("modules/010-stuck/hooks/stuck.sh", `{"configVersion":"v1","beforeHelm":1}`,
+			`trap '' TERM
+sleep 600 &
+echo $! > "$E2E_DIR/child.tmp" && mv "$E2E_DIR/child.tmp" "$E2E_DIR/child"
+wait`),
+	)
+	e := newEnv(t, bundle)
+	proxy, err := testCluster.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
+		t.Fatal(err)
+	}
+	op := process.Start(t, process.Options{
+		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: bundle,
+		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
+		Args: []string{"--ha", "--ha-lease-duration", "4s", "--ha-renew-deadline", "3s", "--ha-retry-period", "500ms"},
+	})
+	var child int
+	e.eventually(60*time.Second, func() string {
+		data, err := os.ReadFile(filepath.Join(e.dir, "child"))
+		if err != nil {
+			return "the hook did not start its child"
+		}
+		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return ""
+	})
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	proxy.Blackhole()
+	if err, exited := op.Wait(20 * time.Second); !exited || err == nil {
+		t.Fatalf("the cut-off leader did not exit non-zero within 20s with a 4s lease (exited %v, %v):\n%s", exited, err, op.Tail(20))
+	}
+	// SIGKILL was sent before the exit; the kernel ends the child at once.
+	e.eventually(5*time.Second, func() string {
+		if !gone(child) {
+			return fmt.Sprintf("the hook's background child %d outlived the leader", child)
+		}
+		return ""
+	})
+	if !strings.Contains(grep(op.Logs(), "exiting: leadership lost"), "hooks_killed=1") {
+		t.Errorf("the leader did not report killing the running hook:\n%s", op.Tail(20))
+	}
+}
+
+// gone reports whether pid has exited (a zombie waiting to be reaped
+// counts as exited).
+func gone(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }

@@ -25,6 +25,12 @@ import (
 // waits for.
 func killWhen[T any](t *testing.T, op *process.Operator, timeout time.Duration, w func(context.Context) (watch.Interface, error), trigger func(), cond func(T) bool) T {
 	t.Helper()
+	return actWhen(t, op, timeout, w, trigger, cond, op.Kill)
+}
+
+// actWhen is killWhen with another action than the kill.
+func actWhen[T any](t *testing.T, op *process.Operator, timeout time.Duration, w func(context.Context) (watch.Interface, error), trigger func(), cond func(T) bool, act func()) T {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	wi, err := w(ctx)
@@ -50,7 +56,7 @@ func killWhen[T any](t *testing.T, op *process.Operator, timeout time.Duration, 
 			if !isT || (ev.Type != watch.Added && ev.Type != watch.Modified) || !cond(obj) {
 				continue
 			}
-			op.Kill()
+			act()
 			return obj
 		}
 	}
