@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// The config store (leader only) and the webhook (every replica) share
 	// the schemas of the bundle in force.
 	schemas := &bundleSchemas{}
-	schemas.set(bundle)
+	schemas.follow(bundle)
 	var wh *webhook.Webhook
 	if cfg.Webhook.Enabled {
 		if wh, err = newWebhook(cfg, restCfg, schemas, log); err != nil {
@@ -151,7 +151,12 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	rels := updater.NewKubeReleases(dyn, cfg.Store.Namespace, time.Now)
 	store := configstore.New(client, cfg.Store, schemas, log)
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
-	observed := newObservedStore(store, cfgEvents.Observe)
+	observed := newObservedStore(store, func(ev configstore.Event) {
+		if ev.Err == nil || !ev.Change.Empty() {
+			m.ConfigUnknownKeys(len(ev.Snapshot.Unknown))
+		}
+		cfgEvents.Observe(ev)
+	})
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
 	up, hooks := startUpdater(ctx, cfg, client, rels, rt, hooks, m, log)
 	m.Preset(seriesOf(hooks))
