@@ -54,6 +54,13 @@ func (s *bundleSchemas) follow(b *module.Bundle) bool {
 	return true
 }
 
+// isLeading reports whether set was called.
+func (s *bundleSchemas) isLeading() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.leading
+}
+
 func (s *bundleSchemas) bundle() *module.Bundle {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

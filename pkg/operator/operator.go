@@ -94,13 +94,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	hookMetrics := prometheus.NewRegistry()
 
 	// The config store (leader only) and the webhook (every replica) share
-	// the schemas of the bundle in force.
+	// the schemas: the leader's bundle in force, a follower's Deployed
+	// release.
 	schemas := &bundleSchemas{}
 	schemas.follow(bundle)
 	var wh *webhook.Webhook
+	var follower *releaseFollower
 	if cfg.Webhook.Enabled {
 		if wh, err = newWebhook(cfg, restCfg, schemas, log); err != nil {
 			return err
+		}
+		if cfg.HA.Enabled {
+			if follower, err = newFollower(cfg, restCfg, schemas, bundle, log); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -122,6 +129,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	g.Go(func() error { return m.Start(ctx) })
 	if wh != nil {
 		g.Go(func() error { return wh.Start(ctx) })
+	}
+	if follower != nil {
+		g.Go(func() error { return follower.Start(ctx) })
 	}
 	if cfg.HA.Enabled {
 		g.Go(func() error { return elect(ctx, cfg.HA, restCfg, cfg.Store.Namespace, &leader, work, log) })
