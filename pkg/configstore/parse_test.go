@@ -150,6 +150,12 @@ func TestParseRejects(t *testing.T) {
 			wantMsg: []string{`configmap key "globalEnabled"`},
 		},
 		{
+			name:    "operator cannot be switched off",
+			cm:      map[string]string{"operatorEnabled": "false"},
+			wantIs:  []error{ErrUnknownKey},
+			wantMsg: []string{`configmap key "operatorEnabled"`, "cannot be switched off"},
+		},
+		{
 			name:    "schema violation names the field path",
 			cm:      map[string]string{"ingressNginx": "replicas: 0\n"},
 			wantIs:  []error{ErrSchema},

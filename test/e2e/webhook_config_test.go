@@ -73,6 +73,9 @@ func TestUnknownModuleSectionAfterRestart(t *testing.T) {
 	if strings.Contains(e.op.Logs(), "config rejected") {
 		t.Errorf("the configuration was rejected:\n%s", grep(e.op.Logs(), "config rejected"))
 	}
+	if line := grep(e.op.Logs(), "config keys of no known module ignored"); !strings.Contains(line, `droppedModule`) {
+		t.Errorf("no log line names the ignored keys:\n%s", e.op.Tail(30))
+	}
 
 	t.Run("the ignored keys are an Event on the ConfigMap and a metric", func(t *testing.T) {
 		e.eventually(20*time.Second, func() string {
