@@ -11,5 +11,7 @@
 //
 // An edit is accepted or rejected as a whole: when any key is wrong the
 // Store reports every problem at once and keeps the last accepted
-// configuration in force.
+// configuration in force. A key naming no section of the bundle is not
+// wrong: it is ignored and listed in Snapshot.Unknown (a module a release
+// dropped, or one only a newer release has).
 package configstore

@@ -301,8 +301,11 @@ func TestRejectedEditKeepsLastGood(t *testing.T) {
 
 	e.editConfigMap(t, map[string]string{"ingressNginx": "replicas: 0\n", "fooBarEnabled": "true"})
 	ev = e.next(t)
-	assertRejected(t, ev, []error{ErrBadSection, ErrSchema, ErrUnknownKey},
-		[]string{"3 problems", `"global"`, "ingressNginx.replicas", `"fooBarEnabled"`})
+	assertRejected(t, ev, []error{ErrBadSection, ErrSchema},
+		[]string{"2 problems", `"global"`, "ingressNginx.replicas"})
+	if strings.Contains(ev.Err.Error(), "fooBarEnabled") {
+		t.Errorf("the key of no known module is counted as a problem: %v", ev.Err)
+	}
 	if diff := cmp.Diff(good, e.store.Current()); diff != "" {
 		t.Errorf("Current is not the last good one (-want +got):\n%s", diff)
 	}
@@ -341,14 +344,30 @@ func assertRejected(t *testing.T, ev Event, wantIs []error, wantMsg []string) {
 }
 
 // With a bad configuration at start nothing is in force and no Initial
-// event goes out; once the configuration is acceptable (here: the bundle
-// learns the module) the Initial event follows.
+// event goes out; once the configuration is acceptable the Initial event
+// follows. The section of a module the bundle lacks is never a problem: it
+// is ignored and listed in Unknown until the bundle learns the module.
 func TestNoInitialEventBeforeAnAcceptedConfig(t *testing.T) {
-	e := newEnv(t, map[string]string{"newModule": "a: 1\n", "global": "x: 1\n"})
+	e := newEnv(t, map[string]string{"newModule": "a: 1\n", "global": "x: [\n"})
 	ev := e.start(t)
-	assertRejected(t, ev, []error{ErrUnknownKey}, []string{`configmap key "newModule"`})
+	assertRejected(t, ev, []error{ErrBadSection}, []string{`configmap key "global"`})
+	if strings.Contains(ev.Err.Error(), "newModule") {
+		t.Errorf("the section of no known module is counted as a problem: %v", ev.Err)
+	}
 	if diff := cmp.Diff(emptySnapshot(), ev.Snapshot); diff != "" {
 		t.Errorf("snapshot before any accepted config (-want +got):\n%s", diff)
+	}
+
+	e.editConfigMap(t, map[string]string{"global": "x: 1\n"})
+	ev = e.next(t)
+	if ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	if diff := cmp.Diff(Change{Initial: true, Global: true}, ev.Change); diff != "" {
+		t.Errorf("change (-want +got):\n%s", diff)
+	}
+	if len(ev.Snapshot.Unknown) != 1 || !strings.Contains(ev.Snapshot.Unknown[0], `configmap key "newModule"`) {
+		t.Errorf("Unknown = %q, want the newModule key", ev.Snapshot.Unknown)
 	}
 
 	e.schemas.addModule("newModule")
@@ -357,8 +376,19 @@ func TestNoInitialEventBeforeAnAcceptedConfig(t *testing.T) {
 	if ev.Err != nil {
 		t.Fatal(ev.Err)
 	}
-	if diff := cmp.Diff(Change{Initial: true, Global: true, Modules: []string{"newModule"}}, ev.Change); diff != "" {
+	if diff := cmp.Diff(Change{Modules: []string{"newModule"}}, ev.Change); diff != "" {
 		t.Errorf("change (-want +got):\n%s", diff)
+	}
+	if len(ev.Snapshot.Unknown) != 0 {
+		t.Errorf("Unknown = %q after the bundle learnt the module, want none", ev.Snapshot.Unknown)
+	}
+
+	// Only the Unknown list changing is an event too, so that the warning
+	// goes away (or appears) without another edit.
+	e.editConfigMap(t, map[string]string{"gone": "a: 1\n"})
+	ev = e.next(t)
+	if ev.Err != nil || !ev.Change.Empty() || len(ev.Snapshot.Unknown) != 1 {
+		t.Errorf("event after adding a key of no module: err %v, change %+v, unknown %q; want no error, no change, one unknown key", ev.Err, ev.Change, ev.Snapshot.Unknown)
 	}
 }
 

@@ -44,8 +44,21 @@ type parsed struct {
 
 // parse turns ConfigMap and Secret data into a configuration. It checks
 // every key and returns all problems at once, joined, wrapping
-// ErrInvalidConfig; any problem rejects the whole configuration.
+// ErrInvalidConfig; any problem rejects the whole configuration. Keys of no
+// known section are not problems: they are ignored and listed in the
+// Snapshot's Unknown.
 func parse(cm map[string]string, secret map[string][]byte, schemas Schemas) (parsed, error) {
+	out, errs := check(cm, secret, schemas)
+	if len(errs) > 0 {
+		return parsed{}, invalid(errs)
+	}
+	return out, nil
+}
+
+// check is parse with the problems unjoined, one per key, enabled flag or
+// schema violation; the parsed configuration is only meaningful without
+// problems.
+func check(cm map[string]string, secret map[string][]byte, schemas Schemas) (parsed, []error) {
 	out := parsed{snap: emptySnapshot(), cmParts: map[string]values.Values{}, secretParts: map[string]values.Values{}}
 	secretParts := out.secretParts
 	broken := map[string]bool{}
@@ -70,7 +83,11 @@ func parse(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 			}
 			out.cmParts[key] = v
 		default:
-			errs = append(errs, unknownKeyError(fromConfigMap, key))
+			if key == values.GlobalKey+enabledSuffix || key == OperatorKey+enabledSuffix {
+				errs = append(errs, fmt.Errorf("configmap key %q: %w: %q and %q cannot be switched off; remove the key", key, ErrUnknownKey, values.GlobalKey, OperatorKey))
+				continue
+			}
+			out.snap.Unknown = append(out.snap.Unknown, unknownKeyError(fromConfigMap, key).Error())
 		}
 	}
 	for _, key := range sortedKeys(secret) {
@@ -87,7 +104,7 @@ func parse(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 		case keyEnabled:
 			errs = append(errs, fmt.Errorf("secret key %q: %w: enabled flags belong in the configmap; the secret holds only sections", key, ErrUnknownKey))
 		default:
-			errs = append(errs, unknownKeyError(fromSecret, key))
+			out.snap.Unknown = append(out.snap.Unknown, unknownKeyError(fromSecret, key).Error())
 		}
 	}
 
@@ -97,7 +114,9 @@ func parse(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 		}
 		section := values.Merge(out.cmParts[key], secretParts[key])
 		if err := schemas.ValidateSection(key, section); err != nil {
-			errs = append(errs, schemaError{key: key, err: err})
+			for _, v := range violations(err) {
+				errs = append(errs, schemaError{key: key, err: v})
+			}
 			continue
 		}
 		switch key {
@@ -109,10 +128,7 @@ func parse(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 			out.snap.Modules[key] = section
 		}
 	}
-	if len(errs) > 0 {
-		return parsed{}, invalid(errs)
-	}
-	return out, nil
+	return out, errs
 }
 
 // invalid wraps the problems of one configuration into one error.
@@ -145,12 +161,39 @@ func classify(key string, schemas Schemas) (keyKind, string) {
 	return keyUnknown, ""
 }
 
+// unknownKeyError describes a key of no known section: a warning when it
+// is read (the key is ignored and kept), an error when a Patch targets it.
 func unknownKeyError(from, key string) error {
 	if module, ok := strings.CutSuffix(key, enabledSuffix); ok && module != "" {
-		return fmt.Errorf("%s key %q: %w: no module has values key %q; want \"<valuesKey>Enabled\" for a module of the bundle", from, key, ErrUnknownKey, module)
+		return fmt.Errorf("%s key %q: %w: no module of the running bundle has values key %q; ignored", from, key, ErrUnknownKey, module)
 	}
-	return fmt.Errorf("%s key %q: %w: no module has this values key; want %q, %q or a module's values key", from, key, ErrUnknownKey, values.GlobalKey, OperatorKey)
+	return fmt.Errorf("%s key %q: %w: no module of the running bundle has this values key (not %q, %q or a module's values key); ignored", from, key, ErrUnknownKey, values.GlobalKey, OperatorKey)
 }
+
+// violations splits a section's schema error into one error per
+// violation when it lists them (schema.ViolationsError does); each still
+// wraps err's sentinels. Any other error is one violation.
+func violations(err error) []error {
+	var list interface{ Violations() []string }
+	if !errors.As(err, &list) || len(list.Violations()) == 0 {
+		return []error{err}
+	}
+	out := make([]error, 0, len(list.Violations()))
+	for _, msg := range list.Violations() {
+		out = append(out, violation{msg: msg, err: err})
+	}
+	return out
+}
+
+// violation is one violation of a section: its own message,
+// and the section's whole error for errors.Is.
+type violation struct {
+	msg string
+	err error
+}
+
+func (v violation) Error() string { return v.msg }
+func (v violation) Unwrap() error { return v.err }
 
 func parseEnabled(key, text string) (bool, error) {
 	switch strings.TrimSpace(text) {

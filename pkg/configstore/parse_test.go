@@ -62,6 +62,27 @@ func TestParseAccepts(t *testing.T) {
 			},
 		},
 		{
+			name: "keys of no known module are ignored and listed, the rest is in force",
+			cm: map[string]string{
+				"ingressNginx":         "replicas: 2\n",
+				"droppedModule":        "anything: [1, 2]\n",
+				"droppedModuleEnabled": "true",
+				"notYAML":              "a: [\n",
+			},
+			secret: map[string]string{"droppedModule": "password: x\n"},
+			want: func(t *testing.T) Snapshot {
+				s := emptySnapshot()
+				s.Modules["ingressNginx"] = yamlValues(t, "replicas: 2")
+				s.Unknown = []string{
+					`configmap key "droppedModule": unknown key: no module of the running bundle has this values key (not "global", "operator" or a module's values key); ignored`,
+					`configmap key "droppedModuleEnabled": unknown key: no module of the running bundle has values key "droppedModule"; ignored`,
+					`configmap key "notYAML": unknown key: no module of the running bundle has this values key (not "global", "operator" or a module's values key); ignored`,
+					`secret key "droppedModule": unknown key: no module of the running bundle has this values key (not "global", "operator" or a module's values key); ignored`,
+				}
+				return s
+			},
+		},
+		{
 			name: "an empty section is an empty map",
 			cm:   map[string]string{"certManager": ""},
 			want: func(t *testing.T) Snapshot {
@@ -123,22 +144,16 @@ func TestParseRejects(t *testing.T) {
 			wantMsg: []string{`configmap key "ingressNginxEnabled"`, `want "true" or "false"`},
 		},
 		{
-			name:    "section of an unknown module",
-			cm:      map[string]string{"fooBar": "a: 1"},
-			wantIs:  []error{ErrUnknownKey},
-			wantMsg: []string{`configmap key "fooBar"`, "no module has this values key"},
-		},
-		{
-			name:    "enabled flag of an unknown module",
-			cm:      map[string]string{"fooBarEnabled": "true"},
-			wantIs:  []error{ErrUnknownKey},
-			wantMsg: []string{`configmap key "fooBarEnabled"`, `no module has values key "fooBar"`},
-		},
-		{
 			name:    "global cannot be switched off",
 			cm:      map[string]string{"globalEnabled": "false"},
 			wantIs:  []error{ErrUnknownKey},
 			wantMsg: []string{`configmap key "globalEnabled"`},
+		},
+		{
+			name:    "operator cannot be switched off",
+			cm:      map[string]string{"operatorEnabled": "false"},
+			wantIs:  []error{ErrUnknownKey},
+			wantMsg: []string{`configmap key "operatorEnabled"`, "cannot be switched off"},
 		},
 		{
 			name:    "schema violation names the field path",
@@ -171,12 +186,13 @@ func TestParseRejects(t *testing.T) {
 				"global":              "a: [\n",
 				"ingressNginx":        "replicas: 0\nclass: 5\n",
 				"ingressNginxEnabled": "on",
+				"globalEnabled":       "false",
 				"fooBar":              "{}",
 				"prometheus":          "retention: 7d\n",
 			},
 			wantIs: []error{ErrBadSection, ErrSchema, ErrBadEnabled, ErrUnknownKey},
 			wantMsg: []string{
-				"4 problems", `"global"`, `"ingressNginxEnabled"`, `"fooBar"`,
+				"5 problems", `"global"`, `"ingressNginxEnabled"`, `"globalEnabled"`,
 				"ingressNginx.replicas", "ingressNginx.class",
 			},
 		},

@@ -35,6 +35,15 @@ func TestPlanPatch(t *testing.T) {
 			keepText: []string{"global", "ingressNginxEnabled"},
 		},
 		{
+			name:       "keys of no known module stay as they are",
+			cm:         map[string]string{"dropped": "anything: [1]\n", "droppedEnabled": "true", "ingressNginx": "replicas: 2\n"},
+			secret:     map[string]string{"dropped": "password: x\n"},
+			patch:      `[{"op":"replace","path":"/ingressNginx/replicas","value":3}]`,
+			wantCM:     map[string]string{"dropped": "anything: [1]", "droppedEnabled": "true", "ingressNginx": "replicas: 3"},
+			keepText:   []string{"dropped", "droppedEnabled"},
+			wantSecret: map[string]string{"dropped": "password: x"},
+		},
+		{
 			name:       "an x-secret field found in the configmap moves to the secret",
 			cm:         map[string]string{"prometheus": "grafana: {adminPassword: pw, theme: dark}\nretention: 1d\n", "global": "a: 1\n"},
 			patch:      `[{"op":"add","path":"/global/b","value":2}]`,

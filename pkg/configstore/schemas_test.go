@@ -1,10 +1,10 @@
 package configstore
 
 import (
-	"errors"
 	"log/slog"
 	"sync"
 
+	"github.com/seedops/addon-operator/pkg/schema"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -39,18 +39,21 @@ func (f *fakeSchemas) ValidateSection(key string, v values.Values) error {
 	if key != "ingressNginx" {
 		return nil
 	}
-	var errs []error
+	var found schema.ViolationsError
 	if r, ok := v["replicas"]; ok {
 		if n, isNum := r.(float64); !isNum || n < 1 {
-			errs = append(errs, errors.New("ingressNginx.replicas: want a number >= 1"))
+			found = append(found, "ingressNginx.replicas: want a number >= 1")
 		}
 	}
 	if c, ok := v["class"]; ok {
 		if _, isString := c.(string); !isString {
-			errs = append(errs, errors.New("ingressNginx.class: want a string"))
+			found = append(found, "ingressNginx.class: want a string")
 		}
 	}
-	return errors.Join(errs...)
+	if len(found) == 0 {
+		return nil
+	}
+	return found
 }
 
 func (f *fakeSchemas) SecretPaths(key string) [][]string {

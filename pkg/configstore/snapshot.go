@@ -26,6 +26,11 @@ type Snapshot struct {
 	Enabled map[string]bool
 	// Operator is the reserved "operator" section.
 	Operator values.Values
+	// Unknown describes the data keys of no known section (ConfigMap and
+	// Secret), sorted: they are ignored, left where they are, and reported
+	// as warnings, never a reason to reject the configuration. Such keys
+	// are typical of a module dropped by a release.
+	Unknown []string
 }
 
 func emptySnapshot() Snapshot {
@@ -67,6 +72,7 @@ func (s Snapshot) DeepCopy() Snapshot {
 	for k, v := range s.Enabled {
 		out.Enabled[k] = v
 	}
+	out.Unknown = slices.Clone(s.Unknown)
 	return out
 }
 
@@ -115,7 +121,7 @@ func (c Change) Empty() bool {
 // With Err nil, Snapshot was accepted and Change says what differs from the
 // previous accepted one; an event with an empty Change and no Err says that a
 // problem reported earlier is gone (the ConfigMap was fixed back to the
-// configuration in force). With Err set, an edit was rejected: Err wraps
+// configuration in force) or that only Snapshot.Unknown changed. With Err set, an edit was rejected: Err wraps
 // ErrInvalidConfig and lists every problem, and Snapshot is the last accepted
 // configuration, still in force (empty, without Change.Initial, when nothing
 // was accepted yet since Start). An event that merged several (see

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -258,12 +259,16 @@ func (s *Store) accept(snap Snapshot, byPatch bool) {
 		change = diff(emptySnapshot(), snap)
 		change.Initial = true
 	}
+	unknownChanged := !slices.Equal(s.current.Unknown, snap.Unknown)
 	s.current = snap
 	s.mu.Unlock()
 
 	recovered := s.lastErr != ""
 	s.lastErr = ""
-	if change.Empty() && !recovered {
+	if unknownChanged && len(snap.Unknown) > 0 {
+		s.log.Warn("config keys of no known module ignored", "configmap", s.ref(), "keys", strings.Join(snap.Unknown, "; "))
+	}
+	if change.Empty() && !recovered && !unknownChanged {
 		return
 	}
 	s.initialSent = true

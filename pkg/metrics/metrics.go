@@ -39,6 +39,7 @@ type Metrics struct {
 	queueLength             *prometheus.GaugeVec
 	taskWait                *prometheus.CounterVec
 	configErrors            prometheus.Counter
+	configUnknownKeys       prometheus.Gauge
 	liveTicks               prometheus.Counter
 	releaseInfo             *prometheus.GaugeVec
 	updateLastCheck         prometheus.Gauge
@@ -79,6 +80,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		queueLength:             gauge("tasks_queue_length", "Tasks waiting or running in a queue.", []string{"queue"}),
 		taskWait:                counter("task_wait_in_queue_seconds_total", "Seconds tasks waited in their queue.", []string{"module", "hook", "binding", "queue"}),
 		configErrors:            prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "config_values_errors_total", Help: "Rejected ConfigMap edits."}),
+		configUnknownKeys:       prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "config_unknown_keys", Help: "ConfigMap and Secret keys of no module of the running bundle, ignored (see the ConfigUnknownKeys Event)."}),
 		liveTicks:               prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "live_ticks", Help: "Increases every 10 seconds while the operator lives."}),
 		releaseInfo:             gauge("release_info", "1 for the bundle version in force and the release channel followed (version built-in: the built-in bundle).", []string{"version", "channel"}),
 		updateLastCheck:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "update_last_check_timestamp_seconds", Help: "When the release channel was last checked successfully (Unix seconds)."}),
@@ -92,7 +94,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.moduleRunSeconds, m.moduleRunErrors, m.moduleDeleteErrors, m.discoverErrors,
 		m.helmSeconds, m.helmErrors, m.redeployed, m.absentResources,
 		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
-		m.configErrors, m.liveTicks,
+		m.configErrors, m.configUnknownKeys, m.liveTicks,
 		m.releaseInfo, m.updateLastCheck, m.updateErrors, m.pendingReleases,
 		m.modulePhase,
 	)
@@ -207,6 +209,10 @@ func (m *Metrics) TaskWait(queue, module, hook, binding string, d time.Duration)
 
 // ConfigError counts a rejected configuration.
 func (m *Metrics) ConfigError() { m.configErrors.Inc() }
+
+// ConfigUnknownKeys sets the number of ignored keys of the configuration in
+// force.
+func (m *Metrics) ConfigUnknownKeys(n int) { m.configUnknownKeys.Set(float64(n)) }
 
 // ReleaseInfo sets the bundle version in force and the channel followed,
 // replacing the previous pair.

@@ -50,6 +50,7 @@ func scrape(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 // unlabelled are the series every scrape shows, at 0 until set.
 var unlabelled = map[string]float64{
 	"addon_operator_config_values_errors_total{}":          0,
+	"addon_operator_config_unknown_keys{}":                 0,
 	"addon_operator_module_discover_errors_total{}":        0,
 	"addon_operator_live_ticks{}":                          0,
 	"addon_operator_update_last_check_timestamp_seconds{}": 0,
@@ -151,10 +152,13 @@ func TestMetricsRecordWhatHappened(t *testing.T) {
 				m.DiscoverError()
 				m.ConfigError()
 				m.ConfigError()
+				m.ConfigUnknownKeys(3)
+				m.ConfigUnknownKeys(2)
 			},
 			want: map[string]float64{
 				"addon_operator_module_discover_errors_total{}": 1,
 				"addon_operator_config_values_errors_total{}":   2,
+				"addon_operator_config_unknown_keys{}":          2,
 			},
 		},
 		{
@@ -284,6 +288,7 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 		got = append(got, mf.GetName())
 	}
 	want := []string{
+		"addon_operator_config_unknown_keys",
 		"addon_operator_config_values_errors_total",
 		"addon_operator_convergence_seconds",
 		"addon_operator_convergence_total",

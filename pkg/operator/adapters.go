@@ -24,34 +24,41 @@ func (o queueObserver) TaskWaited(t queue.TaskInfo, wait time.Duration) {
 
 func (o queueObserver) TaskFinished(queue.TaskInfo, time.Duration, queue.Outcome) {}
 
-// bundleSchemas answers the config store's schema questions from the
-// bundle in force; it follows bundle swaps. The sections of modules that an
-// earlier bundle of this process had stay known (without a schema), so that
-// a release that drops a module does not get the whole ConfigMap rejected.
+// bundleSchemas answers the config store's and the webhook's schema
+// questions from one bundle: on the leader the bundle in force (set, by
+// the updater), on a follower the Deployed release's (follow). Once set is
+// called, follow no longer changes it: the leader's bundle wins. Sections
+// of modules the bundle lacks are unknown; the config store ignores them
+// with a warning (configstore.Snapshot.Unknown). Safe for concurrent use.
 type bundleSchemas struct {
 	mu      sync.RWMutex
 	b       *module.Bundle
-	retired map[string]bool
+	leading bool
 }
 
+// set puts b in force for the leader.
 func (s *bundleSchemas) set(b *module.Bundle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.retired == nil {
-		s.retired = map[string]bool{}
-	}
-	if s.b != nil {
-		for _, m := range s.b.Modules {
-			s.retired[m.ValuesKey] = true
-		}
-	}
-	s.b = b
+	s.b, s.leading = b, true
 }
 
-func (s *bundleSchemas) isRetired(key string) bool {
+// follow puts b in force unless set was called; it reports whether it did.
+func (s *bundleSchemas) follow(b *module.Bundle) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leading {
+		return false
+	}
+	s.b = b
+	return true
+}
+
+// isLeading reports whether set was called.
+func (s *bundleSchemas) isLeading() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.retired[key]
+	return s.leading
 }
 
 func (s *bundleSchemas) bundle() *module.Bundle {
@@ -61,13 +68,13 @@ func (s *bundleSchemas) bundle() *module.Bundle {
 }
 
 // KnownSection reports whether key is global, operator or a module's
-// values key (of the bundle in force or an earlier one).
+// values key in the bundle.
 func (s *bundleSchemas) KnownSection(key string) bool {
 	switch key {
 	case values.GlobalKey, "operator":
 		return true
 	}
-	return s.bundle().ModuleByValuesKey(key) != nil || s.isRetired(key)
+	return s.bundle().ModuleByValuesKey(key) != nil
 }
 
 // ValidateSection validates a config section against its config-values

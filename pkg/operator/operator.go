@@ -98,13 +98,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	hookMetrics := prometheus.NewRegistry()
 
 	// The config store (leader only) and the webhook (every replica) share
-	// the schemas of the bundle in force.
+	// the schemas: the leader's bundle in force, a follower's Deployed
+	// release.
 	schemas := &bundleSchemas{}
-	schemas.set(bundle)
+	schemas.follow(bundle)
 	var wh *webhook.Webhook
+	var follower *releaseFollower
 	if cfg.Webhook.Enabled {
 		if wh, err = newWebhook(cfg, restCfg, schemas, log); err != nil {
 			return err
+		}
+		if cfg.HA.Enabled {
+			if follower, err = newFollower(cfg, restCfg, schemas, bundle, log); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -133,6 +140,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	g.Go(func() error { return m.Start(ctx) })
 	if wh != nil {
 		g.Go(func() error { return wh.Start(ctx) })
+	}
+	if follower != nil {
+		g.Go(func() error { return follower.Start(ctx) })
 	}
 	if cfg.HA.Enabled {
 		// A leader that lost its lease ends the process at once, with every
@@ -169,7 +179,12 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	rels := updater.NewKubeReleases(dyn, cfg.Store.Namespace, time.Now)
 	store := configstore.New(client, cfg.Store, schemas, log)
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
-	observed := newObservedStore(store, cfgEvents.Observe)
+	observed := newObservedStore(store, func(ev configstore.Event) {
+		if ev.Err == nil || !ev.Change.Empty() {
+			m.ConfigUnknownKeys(len(ev.Snapshot.Unknown))
+		}
+		cfgEvents.Observe(ev)
+	})
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
 	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, leader, m, log)
 	if err != nil {

@@ -40,9 +40,9 @@ func (r *bundleRuntime) Load(ctx context.Context, dir string) (converge.Bundle, 
 	return loadHooks(ctx, r.runner, b)
 }
 
-// Swap puts b in force: the config store answers with b's schemas (and
-// keeps accepting the sections of modules that earlier bundles had), the
-// converger swaps, the metrics' series follow b's modules and hooks, then
+// Swap puts b in force: the config store answers with b's schemas (the
+// sections of modules b lacks are ignored with a warning), the converger
+// swaps, the metrics' series follow b's modules and hooks, then
 // the configuration is parsed again.
 func (r *bundleRuntime) Swap(ctx context.Context, b converge.Bundle) error {
 	r.schemas.set(b.Modules)

@@ -20,8 +20,9 @@ import (
 // the messages. v is not modified; a nil v is an empty section. A nil
 // *Schema accepts anything.
 //
-// The error wraps ErrInvalidValues and joins one error per violation, sorted,
-// each naming the full field path and the expectation:
+// The error is a ViolationsError (wrapping ErrInvalidValues) with one
+// message per violation, sorted, each naming the full field path and the
+// expectation:
 //
 //	ingressNginx.replicas must be of type integer, got string
 //	ingressNginx.hosts[2].name must be of type string, got number
@@ -48,12 +49,26 @@ func (s *Schema) Validate(root string, v map[string]any) (err error) {
 	if len(found) == 0 {
 		return nil
 	}
-	errs := make([]error, len(found))
+	out := make(ViolationsError, len(found))
 	for i, f := range found {
-		errs[i] = errors.New(f.msg)
+		out[i] = f.msg
 	}
-	return fmt.Errorf("%w: %w", ErrInvalidValues, errors.Join(errs...))
+	return out
 }
+
+// ViolationsError lists the violations Validate found, one message each;
+// it wraps ErrInvalidValues. Its message is "invalid values: " and the
+// messages, one per line.
+type ViolationsError []string
+
+func (e ViolationsError) Error() string {
+	return ErrInvalidValues.Error() + ": " + strings.Join(e, "\n")
+}
+
+func (e ViolationsError) Unwrap() error { return ErrInvalidValues }
+
+// Violations returns the messages, one per violation.
+func (e ViolationsError) Violations() []string { return e }
 
 // violation is one failed check: the dotted field path and the complete
 // message, which starts with that path.

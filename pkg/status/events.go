@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,11 +18,12 @@ import (
 	"github.com/seedops/addon-operator/pkg/configstore"
 )
 
-// Event fields of a rejected configuration.
+// Event fields of a rejected configuration and of ignored keys.
 const (
-	ReasonConfigRejected = "ConfigRejected"
-	eventAction          = "LoadConfiguration"
-	reportingController  = "addons.seedops.io/addon-operator"
+	ReasonConfigRejected    = "ConfigRejected"
+	ReasonConfigUnknownKeys = "ConfigUnknownKeys"
+	eventAction             = "LoadConfiguration"
+	reportingController     = "addons.seedops.io/addon-operator"
 	// maxEventNote is the API's limit on an Event's note (message).
 	maxEventNote = 1024
 	// maxPendingEvents bounds the rejections waiting to be written; older
@@ -34,7 +36,10 @@ const (
 // ConfigEvents records a Warning Event (reason ConfigRejected, the error
 // text as message) on the operator's ConfigMap for every rejected edit. A
 // rejection with the same message as the previous one, with no accepted
-// configuration in between, records nothing.
+// configuration in between, records nothing. An accepted configuration
+// with keys of no known module (configstore.Snapshot.Unknown) records a
+// Warning Event with reason ConfigUnknownKeys naming them, once per
+// distinct list.
 //
 // Observe may be called from any goroutine and never blocks; Start writes
 // the Events.
@@ -50,13 +55,17 @@ type ConfigEvents struct {
 	pending []observation
 
 	// Used by Start's goroutine only.
-	last string // message of the last recorded rejection; "" after an accepted configuration
+	last        string // message of the last recorded rejection; "" after an accepted configuration
+	lastUnknown string // message of the last recorded ConfigUnknownKeys; "" after a configuration without such keys
 }
 
-// observation is a rejection (msg set) or an accepted configuration.
+// observation is a rejection (msg set), an accepted configuration (msg
+// empty), or the unknown keys of an accepted configuration (unknown set,
+// msg lists them, empty for none).
 type observation struct {
-	msg string
-	at  time.Time
+	msg     string
+	unknown bool
+	at      time.Time
 }
 
 // NewConfigEvents returns a recorder for the ConfigMap configMap in
@@ -82,7 +91,8 @@ func (r *ConfigEvents) Observe(ev configstore.Event) {
 	now := time.Now()
 	r.mu.Lock()
 	if ev.Err == nil || !ev.Change.Empty() {
-		r.pending = append(r.pending, observation{at: now})
+		r.pending = append(r.pending, observation{at: now},
+			observation{msg: strings.Join(ev.Snapshot.Unknown, "\n"), unknown: true, at: now})
 	}
 	if ev.Err != nil {
 		r.pending = append(r.pending, observation{msg: ev.Err.Error(), at: now})
@@ -111,6 +121,19 @@ func (r *ConfigEvents) Start(ctx context.Context) error {
 			o, ok := r.next()
 			if !ok {
 				break
+			}
+			if o.unknown {
+				if o.msg != r.lastUnknown && o.msg != "" {
+					if err := r.record(ctx, o); err != nil {
+						if ctx.Err() != nil {
+							return nil
+						}
+						r.log.Error("record config unknown keys event failed", "error", err)
+						continue
+					}
+				}
+				r.lastUnknown = o.msg
+				continue
 			}
 			if o.msg == "" {
 				r.last = ""
@@ -164,6 +187,11 @@ func (r *ConfigEvents) record(ctx context.Context, o observation) error {
 }
 
 func (r *ConfigEvents) create(ctx context.Context, o observation) error {
+	reason, suffix := ReasonConfigRejected, ""
+	if o.unknown {
+		// A rejection observed at the same time has the other name.
+		reason, suffix = ReasonConfigUnknownKeys, "u"
+	}
 	ref := corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.namespace, Name: r.configMap}
 	// The UID lets `kubectl describe configmap` find the Event.
 	if cm, err := r.client.CoreV1().ConfigMaps(r.namespace).Get(ctx, r.configMap, metav1.GetOptions{}); err == nil {
@@ -171,14 +199,14 @@ func (r *ConfigEvents) create(ctx context.Context, o observation) error {
 	}
 	ev := &eventsv1.Event{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      fmt.Sprintf("%s.%x", r.configMap, o.at.UnixNano()),
+			Name:      fmt.Sprintf("%s.%x%s", r.configMap, o.at.UnixNano(), suffix),
 			Namespace: r.namespace,
 		},
 		EventTime:           metav1.NewMicroTime(o.at),
 		ReportingController: reportingController,
 		ReportingInstance:   r.instance,
 		Action:              eventAction,
-		Reason:              ReasonConfigRejected,
+		Reason:              reason,
 		Regarding:           ref,
 		Note:                truncate(o.msg, maxEventNote),
 		Type:                corev1.EventTypeWarning,

@@ -91,6 +91,21 @@ func TestConfigRejectedEvents(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
+	// Keys of no known module in an accepted configuration are one
+	// ConfigUnknownKeys Event per distinct list; a configuration without
+	// them ends the run.
+	unknown := configstore.Snapshot{Unknown: []string{`configmap key "dropped": unknown key: ignored`}}
+	rec.Observe(configstore.Event{Snapshot: unknown, Change: configstore.Change{Initial: true}})
+	rec.Observe(configstore.Event{Snapshot: unknown})
+	rec.Observe(configstore.Event{Snapshot: unknown, Err: long}) // the rejection's snapshot is the one in force: no news
+	rec.Observe(configstore.Event{})
+	rec.Observe(configstore.Event{Snapshot: unknown})
+	unknownEvent := event{"Warning", "ConfigUnknownKeys", unknown.Unknown[0]}
+	want = append(want, unknownEvent, event{"Warning", "ConfigRejected", truncated}, unknownEvent)
+	if diff := cmp.Diff(want, events(7)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
 	out := kubectl(t, "describe", "configmap", "-n", ns, cm.Name)
 	t.Logf("kubectl describe configmap:\n%s", out)
 	if !strings.Contains(out, "ConfigRejected") || !strings.Contains(out, `key fooEnabled: bad enabled flag: want "true" or "false", got "yes"`) {

@@ -1,8 +1,9 @@
 // Package webhook is the validating admission webhook for the operator's
 // ConfigMap and its Secret (--webhook): the API server asks it before it
-// stores an edit, and an edit the operator would reject at load is refused
-// at `kubectl apply` time, with the same messages (key, YAML line, field
-// path).
+// stores an edit, and an edit that adds a problem the operator would
+// reject at load is refused at `kubectl apply` time, naming the new
+// problems with the same messages (key, YAML line, field path). Problems
+// already stored, and keys of no known module, are returned as warnings.
 //
 // Every replica serves it over HTTPS (not only the leader), so it stays
 // available in HA. The replicas share one self-signed CA and serving

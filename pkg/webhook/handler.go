@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -63,55 +65,115 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// review decides on one request.
+// review decides on one request: an edit is refused when it adds a
+// problem (see configstore.Findings.Added) to the configuration as it was
+// before the edit, the other object as stored; problems that were there
+// before, and keys of no known module, come back as warnings.
 func (h *handler) review(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	if req.Namespace != h.namespace || req.Kind.Group != "" || req.Kind.Version != "v1" {
 		return allowed()
 	}
-	var cm map[string]string
-	var secret map[string][]byte
-	var err error
+	var before, after configstore.Findings
 	switch {
 	case req.Kind.Kind == "ConfigMap" && req.Name == h.configMap:
-		var obj corev1.ConfigMap
-		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		cm, err := configMapData(req.Object.Raw)
+		if err != nil {
 			return allowed(fmt.Sprintf("not validated by the addon-operator: the configmap does not decode: %v", err))
 		}
-		cm = obj.Data
-		secret, err = h.readSecret(ctx)
+		oldCM, err := configMapData(req.OldObject.Raw)
+		if err != nil {
+			return allowed(fmt.Sprintf("not validated by the addon-operator: the old configmap does not decode: %v", err))
+		}
+		secret, err := h.readSecret(ctx)
+		if err != nil {
+			return h.unchecked(err)
+		}
+		after = configstore.Check(cm, secret, h.schemas)
+		if oldCM != nil {
+			before = configstore.Check(oldCM, secret, h.schemas)
+		}
 	case req.Kind.Kind == "Secret" && req.Name == h.secret:
-		var obj corev1.Secret
-		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		secret, err := secretData(req.Object.Raw)
+		if err != nil {
 			return allowed(fmt.Sprintf("not validated by the addon-operator: the secret does not decode: %v", err))
 		}
-		secret = maps.Clone(obj.Data)
-		for k, v := range obj.StringData {
-			if secret == nil {
-				secret = map[string][]byte{}
-			}
-			secret[k] = []byte(v)
+		oldSecret, err := secretData(req.OldObject.Raw)
+		if err != nil {
+			return allowed(fmt.Sprintf("not validated by the addon-operator: the old secret does not decode: %v", err))
 		}
-		cm, err = h.readConfigMap(ctx)
+		cm, err := h.readConfigMap(ctx)
+		if err != nil {
+			return h.unchecked(err)
+		}
+		after = configstore.Check(cm, secret, h.schemas)
+		if oldSecret != nil {
+			before = configstore.Check(cm, oldSecret, h.schemas)
+		}
 	default:
 		return allowed()
 	}
-	if err != nil {
-		h.log.Warn("configuration not validated by the webhook", "configmap", h.configMap, "error", err)
-		return allowed(fmt.Sprintf("not validated by the addon-operator: %v; the operator checks the configuration when it loads it", err))
-	}
-	if err := configstore.Validate(cm, secret, h.schemas); err != nil {
-		h.log.Info("configuration refused by the webhook", "configmap", h.configMap, "error", err)
+	if added := after.Added(before); len(added) > 0 {
+		msg := "invalid config: " + added[0]
+		if len(added) > 1 {
+			msg = fmt.Sprintf("invalid config, %d new problems:\n%s", len(added), strings.Join(added, "\n"))
+		}
+		h.log.Info("configuration refused by the webhook", "configmap", h.configMap, "error", msg)
 		return &admissionv1.AdmissionResponse{
 			Allowed: false,
 			Result: &metav1.Status{
 				Status:  metav1.StatusFailure,
 				Reason:  metav1.StatusReasonForbidden,
 				Code:    http.StatusForbidden,
-				Message: err.Error(),
+				Message: msg,
 			},
 		}
 	}
-	return allowed()
+	warnings := slices.Clone(after.Warnings)
+	for _, p := range after.Problems {
+		warnings = append(warnings, "still invalid, the operator keeps its last accepted config: "+p)
+	}
+	return allowed(warnings...)
+}
+
+// unchecked allows an edit that could not be checked.
+func (h *handler) unchecked(err error) *admissionv1.AdmissionResponse {
+	h.log.Warn("configuration not validated by the webhook", "configmap", h.configMap, "error", err)
+	return allowed(fmt.Sprintf("not validated by the addon-operator: %v; the operator checks the configuration when it loads it", err))
+}
+
+// configMapData decodes a ConfigMap's data; nil for no object.
+func configMapData(raw []byte) (map[string]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var obj corev1.ConfigMap
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	if obj.Data == nil {
+		return map[string]string{}, nil
+	}
+	return obj.Data, nil
+}
+
+// secretData decodes a Secret's data with its stringData on top; nil for
+// no object.
+func secretData(raw []byte) (map[string][]byte, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var obj corev1.Secret
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	data := maps.Clone(obj.Data)
+	if data == nil {
+		data = map[string][]byte{}
+	}
+	for k, v := range obj.StringData {
+		data[k] = []byte(v)
+	}
+	return data, nil
 }
 
 func allowed(warnings ...string) *admissionv1.AdmissionResponse {

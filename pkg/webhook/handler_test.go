@@ -18,13 +18,16 @@ func TestHandlerReview(t *testing.T) {
 		name   string
 		stored []runtime.Object
 		// readFails makes reading the stored objects fail.
-		readFails   bool
-		edit        runtime.Object
+		readFails bool
+		// edit is the new object, old the one it replaces (nil: a create).
+		edit, old   runtime.Object
 		wantAllowed bool
 		// wantMessage are parts of the refusal message; wantWarning of the
 		// warning of an allowed edit.
 		wantMessage []string
 		wantWarning string
+		// wantAbsent must not be in the refusal.
+		wantAbsent string
 	}{
 		{
 			name:        "a valid edit is allowed",
@@ -47,9 +50,10 @@ func TestHandlerReview(t *testing.T) {
 			wantMessage: []string{`section "echo"`, "schema violation", "echo.replicas"},
 		},
 		{
-			name:        "an unknown module key",
-			edit:        configMap(testNS, "addon-operator", map[string]string{"nope": "a: 1\n"}),
-			wantMessage: []string{`configmap key "nope"`, "unknown key"},
+			name:        "the section of no known module is allowed with a warning",
+			edit:        configMap(testNS, "addon-operator", map[string]string{"nope": "a: [\n", "nopeEnabled": "maybe"}),
+			wantAllowed: true,
+			wantWarning: `configmap key "nope": unknown key`,
 		},
 		{
 			name:        "a bad enabled value",
@@ -58,8 +62,30 @@ func TestHandlerReview(t *testing.T) {
 		},
 		{
 			name:        "every problem at once",
-			edit:        configMap(testNS, "addon-operator", map[string]string{"nope": "a: 1\n", "echoEnabled": "yes"}),
-			wantMessage: []string{"2 problems", `"nope"`, `"echoEnabled"`},
+			edit:        configMap(testNS, "addon-operator", map[string]string{"echo": "replicas: -1\n", "echoEnabled": "yes"}),
+			wantMessage: []string{"2 new problems", `"echo"`, `"echoEnabled"`},
+		},
+		{
+			name:        "an edit that leaves a pre-existing problem alone is allowed, the problem a warning",
+			old:         configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes", "echo": "replicas: 1\n"}),
+			edit:        configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes", "echo": "replicas: 2\n"}),
+			wantAllowed: true,
+			wantWarning: `still invalid, the operator keeps its last accepted config: configmap key "echoEnabled"`,
+		},
+		{
+			name:        "an edit that adds a problem next to a pre-existing one is refused, naming the new one only",
+			old:         configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes", "echo": "replicas: 1\n"}),
+			edit:        configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes", "echo": "replicas: -1\n"}),
+			wantMessage: []string{`section "echo"`, "echo.replicas"},
+			wantAbsent:  `"echoEnabled"`,
+		},
+		{
+			name:        "the stored configmap of no known module does not block a secret edit",
+			stored:      []runtime.Object{configMap(testNS, "addon-operator", map[string]string{"dropped": "a: 1\n"})},
+			old:         secret(testNS, "addon-operator-secrets", map[string]string{"echo": "password: x\n"}),
+			edit:        secret(testNS, "addon-operator-secrets", map[string]string{"echo": "password: y\n"}),
+			wantAllowed: true,
+			wantWarning: `configmap key "dropped": unknown key`,
 		},
 		{
 			name:        "the stored secret part is checked with the edit",
@@ -70,8 +96,8 @@ func TestHandlerReview(t *testing.T) {
 		{
 			name:        "a secret edit is checked with the stored configmap",
 			stored:      []runtime.Object{configMap(testNS, "addon-operator", map[string]string{"echo": "message: hi\n"})},
-			edit:        secret(testNS, "addon-operator-secrets", map[string]string{"echo": "password: x\n", "nope": "a: 1\n"}),
-			wantMessage: []string{`secret key "nope"`, "unknown key"},
+			edit:        secret(testNS, "addon-operator-secrets", map[string]string{"echo": "password: x\n", "echoEnabled": "true"}),
+			wantMessage: []string{`secret key "echoEnabled"`, "belong in the configmap"},
 		},
 		{
 			name:        "a valid secret edit is allowed",
@@ -97,7 +123,7 @@ func TestHandlerReview(t *testing.T) {
 		{
 			name:        "when the stored objects cannot be read the edit passes with a warning",
 			readFails:   true,
-			edit:        configMap(testNS, "addon-operator", map[string]string{"nope": "a: 1\n"}),
+			edit:        configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"}),
 			wantAllowed: true,
 			wantWarning: "not validated by the addon-operator",
 		},
@@ -114,7 +140,7 @@ func TestHandlerReview(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 
-			got := post(t, srv.Client(), srv.URL+Path, reviewFor(t, tt.edit))
+			got := post(t, srv.Client(), srv.URL+Path, reviewFor(t, tt.edit, tt.old))
 			if got.Allowed != tt.wantAllowed {
 				t.Fatalf("allowed = %v, want %v (result %+v)", got.Allowed, tt.wantAllowed, got.Result)
 			}
@@ -129,6 +155,9 @@ func TestHandlerReview(t *testing.T) {
 					if !strings.Contains(got.Result.Message, want) {
 						t.Errorf("message lacks %q:\n%s", want, got.Result.Message)
 					}
+				}
+				if tt.wantAbsent != "" && strings.Contains(got.Result.Message, tt.wantAbsent) {
+					t.Errorf("message names %q:\n%s", tt.wantAbsent, got.Result.Message)
 				}
 			}
 			if tt.wantWarning != "" && !strings.Contains(strings.Join(got.Warnings, "\n"), tt.wantWarning) {
@@ -148,7 +177,7 @@ func TestHandlerRefusalQuotesNoValue(t *testing.T) {
 	h := &handler{client: client, namespace: testNS, configMap: "addon-operator", secret: "addon-operator-secrets", schemas: fakeSchemas{}, log: discardLog()}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	got := post(t, srv.Client(), srv.URL+Path, reviewFor(t, secret(testNS, "addon-operator-secrets", map[string]string{"echoEnabled": "hunter2"})))
+	got := post(t, srv.Client(), srv.URL+Path, reviewFor(t, secret(testNS, "addon-operator-secrets", map[string]string{"echoEnabled": "hunter2"}), nil))
 	if got.Allowed {
 		t.Fatal("an enabled flag in the secret was allowed")
 	}

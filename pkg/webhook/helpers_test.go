@@ -71,11 +71,19 @@ func secret(ns, name string, data map[string]string) *corev1.Secret {
 
 // reviewFor is the AdmissionReview the API server sends for an update of
 // obj (a *corev1.ConfigMap or *corev1.Secret).
-func reviewFor(t *testing.T, obj runtime.Object) []byte {
+// reviewFor is the review of an update to obj from old (a create when old
+// is nil).
+func reviewFor(t *testing.T, obj, old runtime.Object) []byte {
 	t.Helper()
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var oldRaw []byte
+	if old != nil {
+		if oldRaw, err = json.Marshal(old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	meta := obj.(metav1.Object)
 	req := &admissionv1.AdmissionRequest{
@@ -85,6 +93,7 @@ func reviewFor(t *testing.T, obj runtime.Object) []byte {
 		Name:      meta.GetName(),
 		Operation: admissionv1.Update,
 		Object:    runtime.RawExtension{Raw: raw},
+		OldObject: runtime.RawExtension{Raw: oldRaw},
 	}
 	body, err := json.Marshal(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},

@@ -108,7 +108,7 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		tr := &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-		resp := post(t, hc, url, reviewFor(t, configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"})))
+		resp := post(t, hc, url, reviewFor(t, configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"}), nil))
 		return serial, resp.Allowed
 	}
 	eventually(t, 5*time.Second, func() string {

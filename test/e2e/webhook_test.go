@@ -66,10 +66,8 @@ func TestWebhook(t *testing.T) {
 			want: []string{`section "echo"`, "echo.replicas should be greater than or equal to 0"}},
 		{name: "a field the schema lacks", kv: map[string]string{"global": "clusterName: a\nclusterNmae: b\n"},
 			want: []string{`section "global"`, "global.clusterNmae is not allowed"}},
-		{name: "an unknown module key", kv: map[string]string{"nginxIngress": "replicas: 1\n"},
-			want: []string{`configmap key "nginxIngress"`, "unknown key"}},
-		{name: "an unknown module's enabled flag", kv: map[string]string{"nopeEnabled": "true"},
-			want: []string{`configmap key "nopeEnabled"`, "unknown key"}},
+		{name: "global cannot be switched off", kv: map[string]string{"globalEnabled": "false"},
+			want: []string{`configmap key "globalEnabled"`, "cannot be switched off"}},
 		{name: "a bad enabled value", kv: map[string]string{"echoEnabled": "yes"},
 			want: []string{`configmap key "echoEnabled"`, `want "true" or "false"`}},
 	}
@@ -93,6 +91,15 @@ func TestWebhook(t *testing.T) {
 		})
 	}
 
+	t.Run("the section of no known module is accepted and ignored", func(t *testing.T) {
+		if err := e.updateConfig(map[string]string{"nginxIngress": "replicas: [\n", "nopeEnabled": "maybe"}, false); err != nil {
+			t.Fatalf("keys of no known module were refused: %v", err)
+		}
+		if err := e.updateConfig(map[string]string{"nginxIngress": "", "nopeEnabled": ""}, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a valid edit is accepted and applied", func(t *testing.T) {
 		if err := e.updateConfig(map[string]string{"echo": "message: via-webhook\nreplicas: 2\n", "spareEnabled": "false"}, false); err != nil {
 			t.Fatalf("a valid edit was refused: %v", err)
@@ -108,11 +115,11 @@ func TestWebhook(t *testing.T) {
 	t.Run("the secret is checked with the configmap", func(t *testing.T) {
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "addon-operator-secrets", Namespace: e.ns},
-			StringData: map[string]string{"nginxIngress": "password: x\n"},
+			StringData: map[string]string{"echo": "replicas: -2\n"},
 		}
 		_, err := e.client.CoreV1().Secrets(e.ns).Create(ctx, s, metav1.CreateOptions{})
-		if err == nil || !strings.Contains(err.Error(), `secret key "nginxIngress"`) {
-			t.Fatalf("a secret with an unknown key: err = %v, want a refusal naming the key", err)
+		if err == nil || !strings.Contains(err.Error(), "echo.replicas") {
+			t.Fatalf("a secret breaking the echo section: err = %v, want a refusal naming the field", err)
 		}
 	})
 
@@ -179,13 +186,17 @@ func TestWebhook(t *testing.T) {
 			t.Errorf("the rejection at start does not name the key:\n%s", line)
 		}
 		// It waits for an acceptable configuration before it converges;
-		// its webhook already answers.
+		// its webhook already answers: it leaves the stored problem alone
+		// and refuses a new one.
 		e.eventually(20*time.Second, func() string {
-			if err := e.updateConfig(map[string]string{"nopeEnabled": "true"}, true); err == nil {
+			if err := e.updateConfig(map[string]string{"echo": "replicas: -1\n"}, true); err == nil {
 				return "the restarted operator's webhook does not refuse edits"
 			}
 			return ""
 		})
+		if err := e.updateConfig(map[string]string{"echo": "message: next-to-a-problem\n"}, true); err != nil {
+			t.Errorf("an edit leaving the stored problem alone was refused: %v", err)
+		}
 		if err := e.updateConfig(map[string]string{"echoEnabled": ""}, false); err != nil {
 			t.Fatalf("the fix was refused: %v", err)
 		}
