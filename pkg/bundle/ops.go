@@ -43,9 +43,10 @@ func (s *Source) Resolve(ctx context.Context, channel string) (Meta, error) {
 }
 
 // Pull downloads the bundle with manifest digest dgst and unpacks it into
-// dir, which must exist and be empty. The manifest and the layer are
-// verified against their digests (ErrDigestMismatch); the layer is
-// checked by Unpack. On error dir may hold part of the bundle: the caller
+// dir, which must exist and be empty. With Options.VerifyKeys the
+// signature is checked first (ErrSignature), before anything of the bundle
+// is read. The manifest and the layer are verified against their digests
+// (ErrDigestMismatch); the layer is checked by Unpack. On error dir may hold part of the bundle: the caller
 // removes it.
 func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error) {
 	d, err := digest.Parse(dgst)
@@ -65,6 +66,11 @@ func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error
 	}
 	if desc.Digest != d {
 		return Meta{}, fmt.Errorf("%w: %s answered %s for %s", ErrDigestMismatch, s.ref, desc.Digest, d)
+	}
+	if len(s.keys) > 0 {
+		if err := verifySignature(ctx, t, s.ref, d, s.keys); err != nil {
+			return Meta{}, err
+		}
 	}
 	meta, err := readManifest(ctx, t, desc)
 	if err != nil {
@@ -103,6 +109,9 @@ type PushOptions struct {
 	Changelog string
 	// Created stamps the manifest; zero means now.
 	Created time.Time
+	// Signer, when set, signs the bundle (see Sign) before any channel
+	// tag points to it.
+	Signer *Signer
 }
 
 // Push packs the bundle directory dir and publishes it: the layer (skipped
@@ -154,6 +163,11 @@ func (s *Source) Push(ctx context.Context, dir string, opts PushOptions) (Meta, 
 	})
 	if err != nil {
 		return Meta{}, fmt.Errorf("push manifest to %s: %w", s.ref, err)
+	}
+	if opts.Signer != nil {
+		if err := s.sign(ctx, t, manifest.Digest, *opts.Signer); err != nil {
+			return Meta{}, err
+		}
 	}
 	for _, ch := range opts.Channels {
 		if err := t.Tag(ctx, manifest, ch); err != nil {
