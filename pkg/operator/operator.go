@@ -65,6 +65,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.Store.Namespace == "" {
 		return errors.New("the operator's namespace is not set (--namespace or ADDON_OPERATOR_NAMESPACE)")
 	}
+	if err := cfg.Updater.CheckTrust(); err != nil {
+		return err
+	}
 	cfg.Helm.Namespace = cfg.Store.Namespace
 	// Hooks learn the namespace from the environment, also when it came
 	// from --namespace.

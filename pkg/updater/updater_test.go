@@ -295,7 +295,7 @@ func TestRestore(t *testing.T) {
 
 	restore := func() (string, error) {
 		u := w.newUpdater()
-		b, err := u.Restore(ctx, builtin(), nil)
+		b, err := u.Restore(ctx, builtin(), w.cfg.Current().Operator)
 		name, _ := b.Modules.Values["name"].(string)
 		return name, err
 	}
