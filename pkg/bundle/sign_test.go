@@ -243,6 +243,14 @@ func TestParseKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec1DER, err := x509.MarshalECPrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	password := func(p string) func() ([]byte, error) {
 		return func() ([]byte, error) { return []byte(p), nil }
 	}
@@ -271,6 +279,7 @@ func TestParseKeys(t *testing.T) {
 	}{
 		{"PKCS#8 ECDSA", newTestKey(t, "ecdsa").private, nil, ""},
 		{"PKCS#8 Ed25519", newTestKey(t, "ed25519").private, nil, ""},
+		{"SEC 1 ECDSA", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1DER}), nil, ""},
 		{"encrypted cosign key with its password", cosignPriv, password("s3cret"), ""},
 		{"encrypted cosign key, wrong password", cosignPriv, password("guess"), "ENCRYPTED SIGSTORE PRIVATE KEY"},
 		{"encrypted cosign key, no password", cosignPriv, nil, "needs a password"},
@@ -322,7 +331,13 @@ func TestCommandSign(t *testing.T) {
 	dir := t.TempDir()
 	layout := filepath.Join(dir, "layout")
 	good, other := newTestKey(t, "ed25519"), newTestKey(t, "ecdsa")
-	files := map[string][]byte{"good.key": good.private, "good.pub": good.public, "other.key": other.private, "other.pub": other.public}
+	pf := func(bool) ([]byte, error) { return []byte("s3cret"), nil }
+	cosignKey, cosignPub, err := cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"good.key": good.private, "good.pub": good.public, "other.key": other.private, "other.pub": other.public,
+		"cosign.key": cosignKey, "cosign.pub": cosignPub}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
@@ -360,9 +375,19 @@ func TestCommandSign(t *testing.T) {
 		{"sign an unknown digest", []string{"sign", layout, "--digest", "sha256:" + strings.Repeat("0", 64), "--key", f("other.key")}, 1, "not found"},
 		{"sign the unsigned bundle", []string{"sign", layout, "--digest", unsigned, "--key", f("other.key")}, 0, "signed " + unsigned},
 		{"pull it with the new signer's key", []string{"pull", layout, "--digest", unsigned, "--verify-key", f("other.pub")}, 0, "pulled v2.0.0"},
+		{"sign with an encrypted cosign key without COSIGN_PASSWORD", []string{"sign", layout, "--digest", unsigned, "--key", f("cosign.key")}, 1, "set COSIGN_PASSWORD"},
+		{"sign with an encrypted cosign key and COSIGN_PASSWORD", []string{"sign", layout, "--digest", unsigned, "--key", f("cosign.key"), "password"}, 0, "signed " + unsigned},
+		{"pull with the cosign public key", []string{"pull", layout, "--digest", unsigned, "--verify-key", f("cosign.pub")}, 0, "pulled v2.0.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.args[len(tt.args)-1] == "password" {
+				t.Setenv("COSIGN_PASSWORD", "s3cret")
+				tt.args = tt.args[:len(tt.args)-1]
+			} else {
+				t.Setenv("COSIGN_PASSWORD", "")
+				os.Unsetenv("COSIGN_PASSWORD")
+			}
 			args := tt.args
 			if args[0] == "pull" {
 				args = append(args, filepath.Join(t.TempDir(), "out"))

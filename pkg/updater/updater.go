@@ -37,8 +37,7 @@ type Config struct {
 	RegistryInsecure bool
 	// VerifyKeys are PEM files of public keys. When set, a bundle is
 	// downloaded (apply and Restore) only with a signature by one of them;
-	// otherwise its release is Failed (bundle.ErrSignature). The files
-	// are read at every download.
+	// otherwise its release is Failed (bundle.ErrSignature).
 	VerifyKeys []string
 	// AllowedSources, when set, are the source prefixes the operator
 	// section and a restored Release may name (see allowSource).
