@@ -210,7 +210,8 @@ type Channel struct {
 	Err error
 }
 
-// List returns every tag of the source, sorted, with what each points to.
+// List returns every tag of the source but the signature tags
+// (SignatureTag), sorted, with what each points to.
 func (s *Source) List(ctx context.Context) ([]Channel, error) {
 	t, err := s.readTarget(ctx)
 	if err != nil {
@@ -227,6 +228,9 @@ func (s *Source) List(ctx context.Context) ([]Channel, error) {
 	slices.Sort(tags)
 	out := make([]Channel, 0, len(tags))
 	for _, tag := range tags {
+		if signatureTagPattern.MatchString(tag) {
+			continue
+		}
 		ch := Channel{Name: tag}
 		desc, err := t.Resolve(ctx, tag)
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -49,6 +50,9 @@ const (
 func SignatureTag(d digest.Digest) string {
 	return d.Algorithm().String() + "-" + d.Encoded() + ".sig"
 }
+
+// signatureTagPattern matches what SignatureTag returns.
+var signatureTagPattern = regexp.MustCompile(`^sha256-[0-9a-f]{64}\.sig$`)
 
 // simpleSigning is the payload that is signed.
 type simpleSigning struct {

@@ -375,6 +375,7 @@ func TestCommandSign(t *testing.T) {
 		{"sign an unknown digest", []string{"sign", layout, "--digest", "sha256:" + strings.Repeat("0", 64), "--key", f("other.key")}, 1, "not found"},
 		{"sign the unsigned bundle", []string{"sign", layout, "--digest", unsigned, "--key", f("other.key")}, 0, "signed " + unsigned},
 		{"pull it with the new signer's key", []string{"pull", layout, "--digest", unsigned, "--verify-key", f("other.pub")}, 0, "pulled v2.0.0"},
+		{"ls shows channels, not signature tags", []string{"ls", layout}, 0, "CHANNEL   VERSION  DIGEST\nstable    v1.0.0   " + d + "\nunsigned  v2.0.0   " + unsigned + "\n"},
 		{"sign with an encrypted cosign key without COSIGN_PASSWORD", []string{"sign", layout, "--digest", unsigned, "--key", f("cosign.key")}, 1, "set COSIGN_PASSWORD"},
 		{"sign with an encrypted cosign key and COSIGN_PASSWORD", []string{"sign", layout, "--digest", unsigned, "--key", f("cosign.key"), "password"}, 0, "signed " + unsigned},
 		{"pull with the cosign public key", []string{"pull", layout, "--digest", unsigned, "--verify-key", f("cosign.pub")}, 0, "pulled v2.0.0"},

@@ -25,6 +25,13 @@
 // module and its error; that digest is not tried again (a new digest on
 // the channel is).
 //
+// Trust comes from flags only (Config.VerifyKeys, Config.AllowedSources):
+// with keys, every download checks the bundle's signature before unpacking
+// and an unsigned or wrongly signed release is Failed; a section source
+// outside the allowed prefixes is refused before the channel is read; and
+// Restore uses a Deployed release only when it comes from the configured,
+// allowed source.
+//
 // The Release objects are the record of what is deployed: at start the
 // operator comes back on the Deployed release, from the cache or pulled
 // again by digest (Restore); with the source unreachable it keeps running
