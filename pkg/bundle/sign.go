@@ -391,7 +391,7 @@ func verifySignature(ctx context.Context, t oras.ReadOnlyTarget, ref string, d d
 func checkSignatureLayer(ctx context.Context, t oras.ReadOnlyTarget, l ocispec.Descriptor, d digest.Digest, keys []PublicKey) (bool, string, error) {
 	sig, err := base64.StdEncoding.DecodeString(l.Annotations[AnnotationSignature])
 	if err != nil || len(sig) == 0 {
-		return false, fmt.Sprintf("layer %s: annotation %s is not base64", l.Digest, AnnotationSignature), nil
+		return false, fmt.Sprintf("layer %s: annotation %s is missing or not base64", l.Digest, AnnotationSignature), nil
 	}
 	if l.Size > maxSignaturePayload || l.Size < 0 {
 		return false, fmt.Sprintf("layer %s: payload of %d bytes", l.Digest, l.Size), nil

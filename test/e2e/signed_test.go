@@ -173,3 +173,58 @@ func TestSignedReleases(t *testing.T) {
 		u.op.WaitLog(t, `the configured source is \"`+moved+`\"`, 20*time.Second)
 	})
 }
+
+// The key rotation of docs/releases.md: trust the old and the new key,
+// re-sign with the new key and publish with it, then drop the old key.
+func TestSignedKeyRotation(t *testing.T) {
+	u := newUpdaterEnv(t)
+	keys := t.TempDir()
+	oldKey, oldPub := writeKeyPair(t, keys, "old", "ecdsa")
+	newKey, newPub := writeKeyPair(t, keys, "new", "ed25519")
+	base := u.args
+	restart := func(verifyKeys string) {
+		t.Helper()
+		if u.op != nil {
+			u.op.Stop(t)
+		}
+		u.args = append(append([]string{}, base...), "--verify-key", verifyKeys)
+		u.start()
+	}
+
+	v1 := u.pushTo(u.repo, "v1.0.0", "stable", oldKey, demoModule("v1", "")...)
+	u.setOperator(u.operatorSection("stable", ""))
+	restart(oldPub)
+	u.waitRelease("v1.0.0", updater.PhaseDeployed, "", 30*time.Second)
+	u.waitDemo("v1", 10*time.Second)
+
+	t.Run("with both keys trusted, a bundle signed with the new key is applied", func(t *testing.T) {
+		restart(oldPub + "," + newPub)
+		u.cli("sign", u.repo, "--digest", v1, "--key", newKey)
+		u.pushTo(u.repo, "v2.0.0", "stable", newKey, demoModule("v2", "")...)
+		u.waitRelease("v2.0.0", updater.PhaseDeployed, "", 30*time.Second)
+		u.waitDemo("v2", 10*time.Second)
+	})
+
+	t.Run("with the old key dropped, the re-signed v1 still verifies", func(t *testing.T) {
+		out := u.cli("pull", u.repo, "--digest", v1, filepath.Join(t.TempDir(), "v1"), "--verify-key", newPub)
+		if !strings.Contains(out, "pulled v1.0.0") {
+			t.Errorf("bundle pull printed %q", out)
+		}
+	})
+
+	t.Run("with the old key dropped, a restart without cache restores v2", func(t *testing.T) {
+		u.op.Stop(t)
+		if err := os.RemoveAll(u.cacheDir); err != nil {
+			t.Fatal(err)
+		}
+		restart(newPub)
+		u.op.WaitLog(t, "starting on the deployed release", 20*time.Second)
+		u.waitDemo("v2", 10*time.Second)
+	})
+
+	t.Run("a bundle signed only with the dropped key is Failed", func(t *testing.T) {
+		u.pushTo(u.repo, "v3.0.0", "stable", oldKey, demoModule("v3", "")...)
+		u.waitRelease("v3.0.0", updater.PhaseFailed, "no valid signature by the trusted keys ("+newPub+")", 20*time.Second)
+		u.stays("v2", 2*time.Second)
+	})
+}
