@@ -13,16 +13,19 @@ import (
 )
 
 const usage = `usage:
-  addon-operator bundle push DIR SOURCE --version v1.2.0 [--channel stable[,ea]] [--changelog TEXT]
-  addon-operator bundle pull SOURCE (--channel NAME | --digest sha256:…) DIR
+  addon-operator bundle push DIR SOURCE --version v1.2.0 [--channel stable[,ea]] [--changelog TEXT] [--sign-key FILE]
+  addon-operator bundle sign SOURCE --digest sha256:… --key FILE
+  addon-operator bundle pull SOURCE (--channel NAME | --digest sha256:…) DIR [--verify-key FILE[,FILE]]
   addon-operator bundle ls SOURCE
 
 SOURCE is oci://HOST[:PORT]/REPO (a registry) or a directory (an OCI image layout).
 Registry flags: --registry-config FILE (docker config.json / .dockerconfigjson),
 --ca-file FILE (PEM), --insecure (plain HTTP to any host; loopback hosts use it anyway).
+Keys are PEM: a private key (PKCS#8 or SEC 1, ECDSA P-256 or Ed25519; a cosign key
+is decrypted with $COSIGN_PASSWORD) signs; public keys verify.
 `
 
-// Command runs `addon-operator bundle SUBCOMMAND ...` (push, pull, ls) and
+// Command runs `addon-operator bundle SUBCOMMAND ...` (push, sign, pull, ls) and
 // returns the exit code: 0 on success, 1 on failure, 2 on bad usage. Flags
 // may come before or after the positional arguments.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -43,10 +46,16 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&c.version, "version", "", "semantic version of the bundle (required)")
 		fs.StringVar(&c.channel, "channel", "", "channels (tags) to publish to, comma-separated")
 		fs.StringVar(&c.changelog, "changelog", "", "changelog text")
+		fs.StringVar(&c.key, "sign-key", "", "PEM private key to sign the bundle with (cosign format)")
 		run = c.push
+	case "sign":
+		fs.StringVar(&c.digest, "digest", "", "digest of the bundle to sign (sha256:…, required)")
+		fs.StringVar(&c.key, "key", "", "PEM private key (required)")
+		run = c.sign
 	case "pull":
 		fs.StringVar(&c.channel, "channel", "", "channel to pull")
 		fs.StringVar(&c.digest, "digest", "", "digest to pull (sha256:…)")
+		fs.StringVar(&c.verifyKeys, "verify-key", "", "PEM public keys, comma-separated: refuse a bundle none of them signed")
 		run = c.pull
 	case "ls":
 		run = c.list
@@ -93,6 +102,7 @@ type cliCommand struct {
 	insecure               bool
 	version, channel       string
 	changelog, digest      string
+	key, verifyKeys        string
 	args                   []string
 	out                    io.Writer
 }
@@ -116,7 +126,57 @@ func (c *cliCommand) open(ref string) (*Source, error) {
 		}
 		opts.CAPEM = data
 	}
+	for f := range strings.SplitSeq(c.verifyKeys, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		keys, err := ReadPublicKeys(f)
+		if err != nil {
+			return nil, err
+		}
+		opts.VerifyKeys = append(opts.VerifyKeys, keys...)
+	}
 	return Open(ref, opts)
+}
+
+// signer reads the private key file; an encrypted key takes its password
+// from $COSIGN_PASSWORD, as cosign does.
+func (c *cliCommand) signer() (*Signer, error) {
+	data, err := os.ReadFile(c.key)
+	if err != nil {
+		return nil, err
+	}
+	password := func() ([]byte, error) {
+		p, ok := os.LookupEnv("COSIGN_PASSWORD")
+		if !ok {
+			return nil, errors.New("the key is encrypted: set COSIGN_PASSWORD")
+		}
+		return []byte(p), nil
+	}
+	s, err := ParsePrivateKey(data, password)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.key, err)
+	}
+	return &s, nil
+}
+
+func (c *cliCommand) sign(ctx context.Context) error {
+	if len(c.args) != 1 || c.digest == "" || c.key == "" {
+		return fmt.Errorf("%w: sign takes SOURCE, --digest and --key", errUsage)
+	}
+	signer, err := c.signer()
+	if err != nil {
+		return err
+	}
+	src, err := c.open(c.args[0])
+	if err != nil {
+		return err
+	}
+	if err := src.Sign(ctx, c.digest, *signer); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "signed %s in %s\n", c.digest, src)
+	return nil
 }
 
 func (c *cliCommand) push(ctx context.Context) error {
@@ -133,11 +193,20 @@ func (c *cliCommand) push(ctx context.Context) error {
 			channels = append(channels, ch)
 		}
 	}
-	meta, err := src.Push(ctx, c.args[0], PushOptions{Version: c.version, Channels: channels, Changelog: c.changelog})
+	opts := PushOptions{Version: c.version, Channels: channels, Changelog: c.changelog}
+	if c.key != "" {
+		if opts.Signer, err = c.signer(); err != nil {
+			return err
+		}
+	}
+	meta, err := src.Push(ctx, c.args[0], opts)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.out, "pushed %s %s to %s", meta.Version, meta.Digest, src)
+	if opts.Signer != nil {
+		fmt.Fprint(c.out, " (signed)")
+	}
 	if len(channels) > 0 {
 		fmt.Fprintf(c.out, " (channels: %s)", strings.Join(channels, ", "))
 	}

@@ -16,4 +16,10 @@
 // verified against their digests, an artifact that is not a bundle is
 // refused with ErrNotBundle, and Unpack refuses entries that would land
 // outside the target directory (ErrUnsafePath).
+//
+// Bundles are signed in the classic format of `cosign sign --key` (Sign,
+// PushOptions.Signer): a manifest tagged SignatureTag(digest) beside the
+// bundle. A Source opened with Options.VerifyKeys pulls only bundles with a
+// signature by one of the keys (ErrSignature otherwise), checked before
+// the layer is read.
 package bundle

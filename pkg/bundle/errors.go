@@ -20,4 +20,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalidReference: a source, channel, version or digest is malformed.
 	ErrInvalidReference = errors.New("invalid reference")
+	// ErrSignature: public keys are configured and the bundle has no
+	// signature that one of them verifies (unsigned, signed by another key,
+	// or a signature naming another digest).
+	ErrSignature = errors.New("signature not verified")
 )

@@ -57,7 +57,7 @@ func ParseVersion(v string) (*semver.Version, error) {
 
 // readManifest fetches the manifest desc names, verifies its digest and
 // checks that it is a bundle.
-func readManifest(ctx context.Context, t target, desc ocispec.Descriptor) (Meta, error) {
+func readManifest(ctx context.Context, t content.Fetcher, desc ocispec.Descriptor) (Meta, error) {
 	if desc.Size > maxManifestBytes {
 		return Meta{}, fmt.Errorf("%w: manifest %s is %d bytes", ErrNotBundle, desc.Digest, desc.Size)
 	}

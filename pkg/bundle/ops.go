@@ -43,12 +43,14 @@ func (s *Source) Resolve(ctx context.Context, channel string) (Meta, error) {
 }
 
 // Pull downloads the bundle with manifest digest dgst and unpacks it into
-// dir, which must exist and be empty. The manifest and the layer are
-// verified against their digests (ErrDigestMismatch, only once the whole
-// content was received); the layer is checked by Unpack. An error with
-// none of the package's sentinels is a transport problem (connection
-// reset, timeout, a body cut short, a 5xx answer) worth retrying. On
-// error dir may hold part of the bundle: the caller removes it.
+// dir, which must exist and be empty. With Options.VerifyKeys the
+// signature is checked first (ErrSignature), before anything of the bundle
+// is read. The manifest and the layer are verified against their digests
+// (ErrDigestMismatch, only once the whole content was received); the layer
+// is checked by Unpack. An error with none of the package's sentinels is a
+// transport problem (connection reset, timeout, a body cut short, a 5xx
+// answer) worth retrying. On error dir may hold part of the bundle: the
+// caller removes it.
 func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error) {
 	d, err := digest.Parse(dgst)
 	if err != nil {
@@ -67,6 +69,11 @@ func (s *Source) Pull(ctx context.Context, dgst string, dir string) (Meta, error
 	}
 	if desc.Digest != d {
 		return Meta{}, fmt.Errorf("%w: %s answered %s for %s", ErrDigestMismatch, s.ref, desc.Digest, d)
+	}
+	if len(s.keys) > 0 {
+		if err := verifySignature(ctx, t, s.ref, d, s.keys); err != nil {
+			return Meta{}, err
+		}
 	}
 	meta, err := readManifest(ctx, t, desc)
 	if err != nil {
@@ -111,6 +118,9 @@ type PushOptions struct {
 	Changelog string
 	// Created stamps the manifest; zero means now.
 	Created time.Time
+	// Signer, when set, signs the bundle (see Sign) before any channel
+	// tag points to it.
+	Signer *Signer
 }
 
 // Push packs the bundle directory dir and publishes it: the layer (skipped
@@ -163,6 +173,11 @@ func (s *Source) Push(ctx context.Context, dir string, opts PushOptions) (Meta, 
 	if err != nil {
 		return Meta{}, fmt.Errorf("push manifest to %s: %w", s.ref, err)
 	}
+	if opts.Signer != nil {
+		if err := s.sign(ctx, t, manifest.Digest, *opts.Signer); err != nil {
+			return Meta{}, err
+		}
+	}
 	for _, ch := range opts.Channels {
 		if err := t.Tag(ctx, manifest, ch); err != nil {
 			return Meta{}, fmt.Errorf("tag %s in %s: %w", ch, s.ref, err)
@@ -204,7 +219,8 @@ type Channel struct {
 	Err error
 }
 
-// List returns every tag of the source, sorted, with what each points to.
+// List returns every tag of the source but the signature tags
+// (SignatureTag), sorted, with what each points to.
 func (s *Source) List(ctx context.Context) ([]Channel, error) {
 	t, err := s.readTarget(ctx)
 	if err != nil {
@@ -221,6 +237,9 @@ func (s *Source) List(ctx context.Context) ([]Channel, error) {
 	slices.Sort(tags)
 	out := make([]Channel, 0, len(tags))
 	for _, tag := range tags {
+		if signatureTagPattern.MatchString(tag) {
+			continue
+		}
 		ch := Channel{Name: tag}
 		desc, err := t.Resolve(ctx, tag)
 		if err == nil {

@@ -36,6 +36,10 @@ type Options struct {
 	// HTTP is used only for loopback hosts (localhost, 127.0.0.0/8, ::1),
 	// as docker does.
 	Insecure bool
+	// VerifyKeys, when not empty, make Pull refuse a bundle that no
+	// signature by one of them vouches for (ErrSignature), before its
+	// layer is read.
+	VerifyKeys []PublicKey
 }
 
 // Source is where bundles are published: a registry repository or an OCI
@@ -46,6 +50,7 @@ type Source struct {
 	ref    string
 	remote *remote.Repository // nil for a layout
 	layout string
+	keys   []PublicKey
 }
 
 // IsRemote reports whether ref names a registry repository (oci://…)
@@ -89,7 +94,7 @@ func Open(ref string, opts Options) (*Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %q: %w", ref, err)
 		}
-		return &Source{ref: ref, layout: abs}, nil
+		return &Source{ref: ref, layout: abs, keys: opts.VerifyKeys}, nil
 	}
 	r, err := parseRemote(ref)
 	if err != nil {
@@ -108,7 +113,7 @@ func Open(ref string, opts Options) (*Source, error) {
 			Credential: opts.Credentials.credentialFunc(),
 		},
 	}
-	return &Source{ref: ref, remote: repo}, nil
+	return &Source{ref: ref, remote: repo, keys: opts.VerifyKeys}, nil
 }
 
 // String is the reference the Source was opened with.

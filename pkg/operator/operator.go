@@ -69,6 +69,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := cfg.HA.Validate(); err != nil {
 		return err
 	}
+	if err := cfg.Updater.CheckTrust(); err != nil {
+		return err
+	}
 	cfg.Helm.Namespace = cfg.Store.Namespace
 	// Hooks learn the namespace from the environment, also when it came
 	// from --namespace.

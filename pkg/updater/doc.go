@@ -31,6 +31,13 @@
 // interval; only a verified digest mismatch or content that is not a
 // (safe) bundle fails it.
 //
+// Trust comes from flags only (Config.VerifyKeys, Config.AllowedSources):
+// with keys, every download checks the bundle's signature before unpacking
+// and an unsigned or wrongly signed release is Failed; a section source
+// outside the allowed prefixes is refused before the channel is read; and
+// Restore uses a Deployed release only when it comes from the configured,
+// allowed source.
+//
 // The Release objects are the record of what is deployed: at start the
 // operator comes back on the Deployed release, from the cache or pulled
 // again by digest (Restore). It fails closed: while that release cannot be

@@ -301,7 +301,9 @@ func (r *restoreReports) get() (error, int) {
 	return r.last, r.n
 }
 
-func noSection(context.Context) values.Values { return nil }
+// section reads the operator section of the world's configuration, as the
+// operator reads the ConfigMap's for each restore attempt.
+func (w *world) section(context.Context) values.Values { return w.cfg.Current().Operator }
 
 // clock is a settable clock.
 type clock struct {
@@ -352,7 +354,14 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) newUpdater() *Updater {
-	return New(Config{CacheDir: w.cacheDir, PollInterval: time.Second, RollbackRetries: 2, RollbackTimeout: 2 * time.Second}, Deps{
+	return w.newUpdaterWith(func(*Config) {})
+}
+
+// newUpdaterWith returns an Updater whose Config edit changed.
+func (w *world) newUpdaterWith(edit func(*Config)) *Updater {
+	cfg := Config{CacheDir: w.cacheDir, PollInterval: time.Second, RollbackRetries: 2, RollbackTimeout: 2 * time.Second}
+	edit(&cfg)
+	return New(cfg, Deps{
 		Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
 		Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now, After: w.timer.After, Restoring: w.restores.report,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -363,15 +372,21 @@ func (w *world) newUpdater() *Updater {
 // are extra files (INVALID, FAIL, SLOW).
 func (w *world) publish(name, version string, channels []string, marks ...string) bundle.Meta {
 	w.t.Helper()
-	files := []moduletest.File{moduletest.Text("VERSION", name+"\n"), moduletest.Text("values.yaml", "global: {}\n")}
-	for _, m := range marks {
-		files = append(files, moduletest.Text(m, ""))
-	}
-	meta, err := w.src.Push(context.Background(), moduletest.Bundle(w.t, files...), bundle.PushOptions{Version: version, Channels: channels})
+	meta, err := w.src.Push(context.Background(), w.bundleDir(name, marks...), bundle.PushOptions{Version: version, Channels: channels})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	return meta
+}
+
+// bundleDir writes a test bundle named name; marks are extra files.
+func (w *world) bundleDir(name string, marks ...string) string {
+	w.t.Helper()
+	files := []moduletest.File{moduletest.Text("VERSION", name+"\n"), moduletest.Text("values.yaml", "global: {}\n")}
+	for _, m := range marks {
+		files = append(files, moduletest.Text(m, ""))
+	}
+	return moduletest.Bundle(w.t, files...)
 }
 
 func (w *world) settings(yaml string) Settings {

@@ -50,7 +50,7 @@ func TestDeployedAndFetch(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.Rename(w.source+".away", w.source)
-		dir, err := follower.Fetch(ctx, *rel, nil)
+		dir, err := follower.Fetch(ctx, *rel, w.cfg.Current().Operator)
 		if err != nil || !strings.Contains(bundleName(dir), "one") {
 			t.Errorf("Fetch = %s, %v; want the cached bundle one", dir, err)
 		}
@@ -59,7 +59,7 @@ func TestDeployedAndFetch(t *testing.T) {
 		if err := os.RemoveAll(w.cacheDir); err != nil {
 			t.Fatal(err)
 		}
-		dir, err := follower.Fetch(ctx, *rel, nil)
+		dir, err := follower.Fetch(ctx, *rel, w.cfg.Current().Operator)
 		if err != nil || !strings.Contains(bundleName(dir), "one") {
 			t.Errorf("Fetch = %s, %v; want bundle one", dir, err)
 		}
@@ -71,7 +71,7 @@ func TestDeployedAndFetch(t *testing.T) {
 		if err := os.RemoveAll(w.source); err != nil {
 			t.Fatal(err)
 		}
-		_, err := follower.Fetch(ctx, *rel, nil)
+		_, err := follower.Fetch(ctx, *rel, w.cfg.Current().Operator)
 		if err == nil || !strings.Contains(err.Error(), rel.Name) {
 			t.Errorf("Fetch error = %v, want one naming %s", err, rel.Name)
 		}

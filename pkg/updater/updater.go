@@ -36,6 +36,13 @@ type Config struct {
 	RegistrySecret   string
 	RegistryCAFile   string
 	RegistryInsecure bool
+	// VerifyKeys are PEM files of public keys. When set, a bundle is
+	// downloaded (apply and Restore) only with a signature by one of them;
+	// otherwise its release is Failed (bundle.ErrSignature).
+	VerifyKeys []string
+	// AllowedSources, when set, are the source prefixes the operator
+	// section and a restored Release may name (see allowSource).
+	AllowedSources []string
 }
 
 // BindFlags registers the updater's flags.
@@ -51,6 +58,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RegistrySecret, "registry-secret", "", "dockerconfigjson Secret in the operator's namespace with registry logins (registry.secret)")
 	fs.StringVar(&c.RegistryCAFile, "registry-ca-file", "", "PEM CA certificates trusted for the registry (registry.ca)")
 	fs.BoolVar(&c.RegistryInsecure, "registry-insecure", false, "plain HTTP to any registry; loopback registries use it anyway (registry.insecure)")
+	fs.Var(listFlag{&c.VerifyKeys}, "verify-key", "PEM public key file (ECDSA P-256 or Ed25519); repeatable or comma-separated: a bundle signed by any of them is accepted, an unsigned one refused")
+	fs.Var(listFlag{&c.AllowedSources}, "allowed-sources", "source prefixes (oci://HOST/PATH or directories) the operator section and restored releases may name; repeatable or comma-separated; empty allows any")
 }
 
 // Releases keeps the Release objects (*KubeReleases).
@@ -275,29 +284,14 @@ func (u *Updater) restore(ctx context.Context, builtin converge.Bundle, section 
 	if err != nil {
 		return converge.Bundle{}, nil, fmt.Errorf("list releases: %w", err)
 	}
-	var deployed *Release
-	for i := range releases {
-		r := &releases[i]
-		if r.Phase == PhaseDeployed && (deployed == nil || r.Transition.After(deployed.Transition)) {
-			deployed = r
-		}
-	}
+	deployed := Deployed(releases)
 	if deployed == nil {
 		return builtin, nil, nil
 	}
 	settings, _ := ParseSettings(section(ctx))
-	path, err := u.cache.Fill(deployed.Digest, func(dir string) error {
-		src, err := u.openSource(ctx, settings, deployed.Source)
-		if err != nil {
-			return err
-		}
-		dctx, cancel := context.WithTimeout(ctx, downloadTimeout)
-		defer cancel()
-		_, err = src.Pull(dctx, deployed.Digest, dir)
-		return err
-	})
+	path, err := u.fetch(ctx, *deployed, settings)
 	if err != nil {
-		return converge.Bundle{}, deployed, fmt.Errorf("release %s (%s): %w", deployed.Name, deployed.Version, err)
+		return converge.Bundle{}, deployed, err
 	}
 	b, err := u.deps.Runtime.Load(ctx, path)
 	if err != nil {
@@ -419,6 +413,10 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 		return
 	}
 	u.deps.Observer.ReleaseInfo(versionLabel(cur), s.Channel)
+	if err := u.cfg.allowSource(s.Source); err != nil {
+		u.report(ctx, StageCheck, fmt.Errorf("operator.source: %w", err))
+		return
+	}
 	src, err := u.openSource(ctx, s, s.Source)
 	if err != nil {
 		u.report(ctx, StageCheck, err)
@@ -583,13 +581,18 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Releas
 // which a registry restored from a backup may fix) is retried.
 func permanent(err error) bool {
 	return errors.Is(err, bundle.ErrDigestMismatch) || errors.Is(err, bundle.ErrNotBundle) ||
-		errors.Is(err, bundle.ErrUnsafePath)
+		errors.Is(err, bundle.ErrUnsafePath) || errors.Is(err, bundle.ErrSignature) ||
+		errors.Is(err, ErrSourceNotAllowed)
 }
 
-// openSource opens ref with the registry settings: the section's, else the
-// flags'.
+// openSource opens ref with the registry settings (the section's, else the
+// flags') and the --verify-key keys, which only the flags set.
 func (u *Updater) openSource(ctx context.Context, s Settings, ref string) (Source, error) {
-	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure}
+	keys, err := u.cfg.verifyKeys()
+	if err != nil {
+		return nil, err
+	}
+	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure, VerifyKeys: keys}
 	switch {
 	case s.RegistryCA != "":
 		opts.CAPEM = []byte(s.RegistryCA)

@@ -29,7 +29,7 @@ func builtin() converge.Bundle {
 
 func (w *world) start() {
 	w.t.Helper()
-	if _, err := w.u.Restore(context.Background(), builtin(), noSection); err != nil {
+	if _, err := w.u.Restore(context.Background(), builtin(), w.section); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -303,7 +303,7 @@ func TestRestore(t *testing.T) {
 
 	restore := func() (string, error) {
 		u := w.newUpdater()
-		b, err := u.Restore(ctx, builtin(), noSection)
+		b, err := u.Restore(ctx, builtin(), w.section)
 		name, _ := b.Modules.Values["name"].(string)
 		return name, err
 	}
@@ -376,7 +376,7 @@ func TestRestoreFailsClosed(t *testing.T) {
 	var sections atomic.Int32
 	section := func(context.Context) values.Values {
 		sections.Add(1)
-		return nil
+		return w.section(ctx)
 	}
 
 	done := w.restoreInBackground(ctx, section)
@@ -448,7 +448,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 	}
 	w.releases.setListErr(errors.New("the API server is away"))
 
-	done := w.restoreInBackground(ctx, noSection)
+	done := w.restoreInBackground(ctx, w.section)
 	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 1 })
 	if last, _ := w.restores.get(); last == nil || !strings.Contains(last.Error(), "the API server is away") {
 		t.Errorf("Restoring told %v", last)
@@ -475,7 +475,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 	t.Run("ctx done ends the retries", func(t *testing.T) {
 		w.releases.setListErr(errors.New("the API server is away"))
 		ctx, cancel := context.WithCancel(context.Background())
-		done := w.restoreInBackground(ctx, noSection)
+		done := w.restoreInBackground(ctx, w.section)
 		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 3 })
 		cancel()
 		if r := <-done; !errors.Is(r.err, context.Canceled) {

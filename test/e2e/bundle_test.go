@@ -563,6 +563,9 @@ func TestShippedBundleGrafanaPassword(t *testing.T) {
 
 	t.Run("unchanged after three restarts", func(t *testing.T) {
 		for i := range 3 {
+			// The revision to keep is the one of an idle operator: work of
+			// the edits above may still be in flight.
+			e.waitIdle()
 			rev, _ := e.revision("prometheus")
 			e.op.Stop(t)
 			logs = append(logs, e.op.Logs())
