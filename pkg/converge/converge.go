@@ -76,14 +76,6 @@ type Observer interface {
 	Redeployed(module string, absent int)
 }
 
-// Bundle is what the converger runs: the loaded bundle and its hooks.
-type Bundle struct {
-	Modules     *module.Bundle
-	GlobalHooks []*hook.Hook
-	// ModuleHooks by module name.
-	ModuleHooks map[string][]*hook.Hook
-}
-
 // Deps are the converger's collaborators.
 type Deps struct {
 	Config   ConfigStore
@@ -106,7 +98,7 @@ type Converger struct {
 	log  *slog.Logger
 
 	mu            sync.Mutex
-	bundle        Bundle
+	bundle        module.Loaded
 	modules       []*moduleState // in module order
 	byName        map[string]*moduleState
 	globalDynamic values.Patch
@@ -124,13 +116,13 @@ type Converger struct {
 }
 
 // New returns a converger for the bundle.
-func New(b Bundle, deps Deps) *Converger {
+func New(b module.Loaded, deps Deps) *Converger {
 	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: GlobalStatus{Phase: PhaseReconciling}}
 	c.setBundle(b)
 	return c
 }
 
-func (c *Converger) setBundle(b Bundle) {
+func (c *Converger) setBundle(b module.Loaded) {
 	c.bundle = b
 	c.modules = nil
 	c.byName = map[string]*moduleState{}

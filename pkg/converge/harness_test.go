@@ -495,7 +495,7 @@ func (b *syncBuffer) String() string {
 type harness struct {
 	t       *testing.T
 	conv    *converge.Converger
-	bundle  converge.Bundle
+	bundle  module.Loaded
 	j       *journal
 	cfg     *fakeConfig
 	rel     *fakeReleases
@@ -532,7 +532,7 @@ func newHarness(t *testing.T, bundleFiles []moduletest.File, hookConfigs map[str
 		}
 		return &hook.Hook{Name: mh.Name, Path: mh.Path, Module: mh.Module, ValuesKey: key, Bindings: b}
 	}
-	b := converge.Bundle{Modules: mb, ModuleHooks: map[string][]*hook.Hook{}}
+	b := module.Loaded{Modules: mb, ModuleHooks: map[string][]*hook.Hook{}}
 	for _, mh := range mb.GlobalHooks {
 		b.GlobalHooks = append(b.GlobalHooks, mkHook(mh, values.GlobalKey))
 	}

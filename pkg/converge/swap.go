@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
@@ -23,7 +24,7 @@ import (
 // Work queued for the old bundle is dropped when it comes to run, including
 // a failing global step waiting for its retry (which would otherwise hold the
 // main queue): a swap away from a broken bundle waits at most one backoff.
-func (c *Converger) Swap(ctx context.Context, b Bundle) error {
+func (c *Converger) Swap(ctx context.Context, b module.Loaded) error {
 	c.mu.Lock()
 	c.generation++
 	c.mu.Unlock()
@@ -43,7 +44,7 @@ func (c *Converger) Swap(ctx context.Context, b Bundle) error {
 	}
 }
 
-func (c *Converger) swap(ctx context.Context, b Bundle, log *slog.Logger) error {
+func (c *Converger) swap(ctx context.Context, b module.Loaded, log *slog.Logger) error {
 	c.mu.Lock()
 	var removed []*moduleState
 	for _, ms := range c.modules {

@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // runLeader runs everything that reads or changes the cluster on the
 // operator's behalf: the config store, hooks, queues, Helm and the
 // converger. Only one replica runs it at a time (see elect).
-func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *bundleSchemas, hooks converge.Bundle, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
+func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *bundleSchemas, hooks module.Loaded, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
 	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
 	if err != nil {
 		return err
@@ -255,8 +255,8 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // loadHooks runs `--config` for every hook of the bundle, a few at a time.
-func loadHooks(ctx context.Context, r *hook.Runner, b *module.Bundle) (converge.Bundle, error) {
-	out := converge.Bundle{Modules: b, ModuleHooks: map[string][]*hook.Hook{}}
+func loadHooks(ctx context.Context, r *hook.Runner, b *module.Bundle) (module.Loaded, error) {
+	out := module.Loaded{Modules: b, ModuleHooks: map[string][]*hook.Hook{}}
 	var global []hook.Source
 	for _, h := range b.GlobalHooks {
 		global = append(global, hook.Source{Name: h.Name, Path: h.Path, ValuesKey: "global"})
@@ -291,7 +291,7 @@ func loadHooks(ctx context.Context, r *hook.Runner, b *module.Bundle) (converge.
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return converge.Bundle{}, fmt.Errorf("load hooks: %w", err)
+		return module.Loaded{}, fmt.Errorf("load hooks: %w", err)
 	}
 	return out, nil
 }

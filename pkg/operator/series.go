@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
@@ -33,7 +33,7 @@ const (
 // seriesOf lists the label values of b's modules, hooks and queues, for
 // metrics.Preset: every binding of every hook with each activation and
 // queue the converger can run it with.
-func seriesOf(b converge.Bundle) metrics.Series {
+func seriesOf(b module.Loaded) metrics.Series {
 	s := metrics.Series{
 		HelmOperations: []string{helm.OpRender, helm.OpInstall, helm.OpUpgrade, helm.OpUninstall},
 		Queues:         []string{queue.MainQueue},

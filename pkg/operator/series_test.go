@@ -4,9 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 func parsedHook(t *testing.T, module, name, config string) *hook.Hook {
@@ -22,7 +22,7 @@ func parsedHook(t *testing.T, module, name, config string) *hook.Hook {
 // the first failure of a hook moves an existing series from 0.
 func TestSeriesOfTheBundle(t *testing.T) {
 	mods := loadBundle(t, "010-ingress", "020-dns")
-	b := converge.Bundle{
+	b := module.Loaded{
 		Modules: mods,
 		GlobalHooks: []*hook.Hook{
 			parsedHook(t, "", "nodes.sh", `{"configVersion":"v1","onStartup":1,"afterAll":1,"kubernetes":[{"name":"nodes","apiVersion":"v1","kind":"Node","queue":"nodes"}]}`),

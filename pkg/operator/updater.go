@@ -32,10 +32,10 @@ type bundleRuntime struct {
 }
 
 // Load reads a bundle directory and its hooks' configurations.
-func (r *bundleRuntime) Load(ctx context.Context, dir string) (converge.Bundle, error) {
+func (r *bundleRuntime) Load(ctx context.Context, dir string) (module.Loaded, error) {
 	b, err := module.Load(module.DefaultPaths(dir), r.log)
 	if err != nil {
-		return converge.Bundle{}, fmt.Errorf("load bundle: %w", err)
+		return module.Loaded{}, fmt.Errorf("load bundle: %w", err)
 	}
 	return loadHooks(ctx, r.runner, b)
 }
@@ -44,7 +44,7 @@ func (r *bundleRuntime) Load(ctx context.Context, dir string) (converge.Bundle, 
 // sections of modules b lacks are ignored with a warning), the converger
 // swaps, the metrics' series follow b's modules and hooks, then
 // the configuration is parsed again.
-func (r *bundleRuntime) Swap(ctx context.Context, b converge.Bundle) error {
+func (r *bundleRuntime) Swap(ctx context.Context, b module.Loaded) error {
 	r.schemas.set(b.Modules)
 	if err := r.conv.Swap(ctx, b); err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s secretGetter) Get(ctx context.Context, name string) (map[string][]byte, 
 // process was started with). It blocks until the deployed release is
 // restored (see Updater.Restore), the leader not ready meanwhile with the
 // reason; its error is ctx's. It sets the schemas to the chosen bundle.
-func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin converge.Bundle, leader *leaderState, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, converge.Bundle, error) {
+func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin module.Loaded, leader *leaderState, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, module.Loaded, error) {
 	ns := cfg.Store.Namespace
 	up := updater.New(cfg.Updater, updater.Deps{
 		Namespace:   ns,
@@ -93,7 +93,7 @@ func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, 
 	section := func(ctx context.Context) values.Values { return operatorSection(ctx, client, cfg.Store, log) }
 	b, err := up.Restore(ctx, builtin, section)
 	if err != nil {
-		return nil, converge.Bundle{}, err
+		return nil, module.Loaded{}, err
 	}
 	rt.schemas.set(b.Modules)
 	return up, b, nil

@@ -128,17 +128,17 @@ func newFakeRuntime(initial string) *fakeRuntime {
 	return r
 }
 
-func (r *fakeRuntime) Load(_ context.Context, dir string) (converge.Bundle, error) {
+func (r *fakeRuntime) Load(_ context.Context, dir string) (module.Loaded, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "VERSION"))
 	if err != nil {
-		return converge.Bundle{}, err
+		return module.Loaded{}, err
 	}
 	name := strings.TrimSpace(string(data))
 	r.mu.Lock()
 	r.loads[name]++
 	r.mu.Unlock()
 	if _, err := os.Stat(filepath.Join(dir, "INVALID")); err == nil {
-		return converge.Bundle{}, fmt.Errorf("%w: modules/010-demo/values.yaml: bad YAML", module.ErrInvalidBundle)
+		return module.Loaded{}, fmt.Errorf("%w: modules/010-demo/values.yaml: bad YAML", module.ErrInvalidBundle)
 	}
 	mode := "ok"
 	for _, m := range []string{"FAIL", "SLOW"} {
@@ -146,10 +146,10 @@ func (r *fakeRuntime) Load(_ context.Context, dir string) (converge.Bundle, erro
 			mode = m
 		}
 	}
-	return converge.Bundle{Modules: &module.Bundle{Values: values.Values{"name": name, "mode": mode}}}, nil
+	return module.Loaded{Modules: &module.Bundle{Values: values.Values{"name": name, "mode": mode}}}, nil
 }
 
-func (r *fakeRuntime) Swap(_ context.Context, b converge.Bundle) error {
+func (r *fakeRuntime) Swap(_ context.Context, b module.Loaded) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	name, _ := b.Modules.Values["name"].(string)

@@ -15,6 +15,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -73,8 +74,8 @@ type Releases interface {
 // beyond running hooks' --config; Swap returns once the new bundle's start
 // is queued.
 type Runtime interface {
-	Load(ctx context.Context, dir string) (converge.Bundle, error)
-	Swap(ctx context.Context, b converge.Bundle) error
+	Load(ctx context.Context, dir string) (module.Loaded, error)
+	Swap(ctx context.Context, b module.Loaded) error
 }
 
 // Convergence tells how the bundle in force is doing (*converge.Converger).
@@ -184,7 +185,7 @@ type Updater struct {
 // built-in bundle).
 type running struct {
 	release *Release
-	bundle  converge.Bundle
+	bundle  module.Loaded
 }
 
 func (r running) digest() string {
@@ -237,7 +238,7 @@ func New(cfg Config, deps Deps) *Updater {
 // or the cluster has no Release CRD. section reads the ConfigMap's
 // "operator" section (registry logins) for each attempt. The error is
 // ctx's, once it is done.
-func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section func(context.Context) values.Values) (converge.Bundle, error) {
+func (u *Updater) Restore(ctx context.Context, builtin module.Loaded, section func(context.Context) values.Values) (module.Loaded, error) {
 	u.setRunning(running{bundle: builtin})
 	retry := backoff{min: retryMinBackoff, max: retryMaxBackoff}
 	last := ""
@@ -253,7 +254,7 @@ func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section 
 			return b, nil
 		}
 		if ctx.Err() != nil {
-			return converge.Bundle{}, ctx.Err()
+			return module.Loaded{}, ctx.Err()
 		}
 		u.deps.Observer.UpdateError(StageRestore)
 		err = fmt.Errorf("%w: %w", ErrNotRestored, err)
@@ -267,7 +268,7 @@ func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section 
 		u.deps.Restoring(err)
 		select {
 		case <-ctx.Done():
-			return converge.Bundle{}, ctx.Err()
+			return module.Loaded{}, ctx.Err()
 		case <-u.deps.After(retry.next()):
 		}
 	}
@@ -275,14 +276,14 @@ func (u *Updater) Restore(ctx context.Context, builtin converge.Bundle, section 
 
 // restore makes one attempt of Restore. deployed is the release it is
 // about, nil when there is none or the releases could not be listed.
-func (u *Updater) restore(ctx context.Context, builtin converge.Bundle, section func(context.Context) values.Values) (converge.Bundle, *Release, error) {
+func (u *Updater) restore(ctx context.Context, builtin module.Loaded, section func(context.Context) values.Values) (module.Loaded, *Release, error) {
 	releases, err := u.deps.Releases.List(ctx)
 	if errors.Is(err, ErrNoCRD) {
 		u.log.Info("no Release CRD in the cluster: starting on the built-in bundle; updates need deploy/crds/release.yaml")
 		return builtin, nil, nil
 	}
 	if err != nil {
-		return converge.Bundle{}, nil, fmt.Errorf("list releases: %w", err)
+		return module.Loaded{}, nil, fmt.Errorf("list releases: %w", err)
 	}
 	deployed := Deployed(releases)
 	if deployed == nil {
@@ -291,12 +292,12 @@ func (u *Updater) restore(ctx context.Context, builtin converge.Bundle, section 
 	settings, _ := ParseSettings(section(ctx))
 	path, err := u.fetch(ctx, *deployed, settings)
 	if err != nil {
-		return converge.Bundle{}, deployed, err
+		return module.Loaded{}, deployed, err
 	}
 	b, err := u.deps.Runtime.Load(ctx, path)
 	if err != nil {
 		_ = u.cache.Remove(deployed.Digest)
-		return converge.Bundle{}, deployed, fmt.Errorf("release %s (%s): %w", deployed.Name, deployed.Version, err)
+		return module.Loaded{}, deployed, fmt.Errorf("release %s (%s): %w", deployed.Name, deployed.Version, err)
 	}
 	u.setRunning(running{release: deployed, bundle: b})
 	u.deps.Observer.ReleaseInfo(deployed.Version, deployed.Channel)

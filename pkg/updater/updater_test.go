@@ -18,13 +18,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
-func builtin() converge.Bundle {
-	return converge.Bundle{Modules: &module.Bundle{Values: values.Values{"name": "built-in", "mode": "ok"}}}
+func builtin() module.Loaded {
+	return module.Loaded{Modules: &module.Bundle{Values: values.Values{"name": "built-in", "mode": "ok"}}}
 }
 
 func (w *world) start() {
