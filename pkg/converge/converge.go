@@ -109,7 +109,7 @@ type Converger struct {
 	firstDone         bool
 	ready             chan struct{}
 	changes           chan struct{}
-	global            GlobalStatus
+	global            module.GlobalStatus
 	// generation counts bundle swaps; tasks made for an older bundle do
 	// nothing when they run.
 	generation int
@@ -117,7 +117,7 @@ type Converger struct {
 
 // New returns a converger for the bundle.
 func New(b module.Loaded, deps Deps) *Converger {
-	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: GlobalStatus{Phase: PhaseReconciling}}
+	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: module.GlobalStatus{Phase: module.PhaseReconciling}}
 	c.setBundle(b)
 	return c
 }
@@ -127,7 +127,7 @@ func (c *Converger) setBundle(b module.Loaded) {
 	c.modules = nil
 	c.byName = map[string]*moduleState{}
 	for _, m := range b.Modules.Modules {
-		ms := &moduleState{mod: m, hooks: b.ModuleHooks[m.Name], status: Status{Module: m.Name, Phase: PhaseDisabled}}
+		ms := &moduleState{mod: m, hooks: b.ModuleHooks[m.Name], status: module.Status{Module: m.Name, Phase: module.PhaseDisabled}}
 		c.modules = append(c.modules, ms)
 		c.byName[m.Name] = ms
 	}
@@ -230,7 +230,7 @@ func (c *Converger) notify() {
 }
 
 // GlobalStatus returns the state of the global steps.
-func (c *Converger) GlobalStatus() GlobalStatus {
+func (c *Converger) GlobalStatus() module.GlobalStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.global
@@ -255,13 +255,13 @@ func (c *Converger) globalStep(step func() error) error {
 	c.mu.Lock()
 	switch {
 	case err == nil:
-		c.global = GlobalStatus{Phase: PhaseReady}
+		c.global = module.GlobalStatus{Phase: module.PhaseReady}
 	case errors.Is(err, context.Canceled):
 	default:
-		if c.global.Phase != PhaseError {
+		if c.global.Phase != module.PhaseError {
 			c.global.Since = time.Now()
 		}
-		c.global.Phase, c.global.Message = PhaseError, err.Error()
+		c.global.Phase, c.global.Message = module.PhaseError, err.Error()
 		c.global.Failures++
 	}
 	c.mu.Unlock()
@@ -270,10 +270,10 @@ func (c *Converger) globalStep(step func() error) error {
 }
 
 // Statuses returns every module's status, in module order.
-func (c *Converger) Statuses() []Status {
+func (c *Converger) Statuses() []module.Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Status, 0, len(c.modules))
+	out := make([]module.Status, 0, len(c.modules))
 	for _, ms := range c.modules {
 		out = append(out, ms.status)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -179,7 +179,7 @@ func TestFailingEnabledScriptShowsInStatus(t *testing.T) {
 			}
 
 			st := h.status("b")
-			if st.Phase != converge.PhaseError || st.FailedStep != converge.StepEnabled || !strings.Contains(st.Message, "exit status 2") {
+			if st.Phase != module.PhaseError || st.FailedStep != module.StepEnabled || !strings.Contains(st.Message, "exit status 2") {
 				t.Errorf("b status = {Phase:%s FailedStep:%s Message:%q}, want Error at step enabled with the script's error", st.Phase, st.FailedStep, st.Message)
 			}
 		})
@@ -234,9 +234,9 @@ func TestDisabledModulesAreDeletedInReverseOrder(t *testing.T) {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 	wantStatus := []briefStatus{
-		{Module: "a", Enabled: true, Phase: converge.PhaseReady, Revision: 2},
-		{Module: "b", Phase: converge.PhaseDisabled},
-		{Module: "c", Phase: converge.PhaseDisabled},
+		{Module: "a", Enabled: true, Phase: module.PhaseReady, Revision: 2},
+		{Module: "b", Phase: module.PhaseDisabled},
+		{Module: "c", Phase: module.PhaseDisabled},
 	}
 	if diff := cmp.Diff(wantStatus, brief(h.conv.Statuses())); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
@@ -297,12 +297,12 @@ func TestFailedDeleteIsRetried(t *testing.T) {
 	h.waitIdle("main")
 
 	h.configure(snapshot(t, "bEnabled: false"), configstore.Change{Enabled: []string{"b"}})
-	h.eventually("b's delete to fail", func() bool { return h.status("b").Phase == converge.PhaseError })
+	h.eventually("b's delete to fail", func() bool { return h.status("b").Phase == module.PhaseError })
 	st := h.status("b")
-	if st.FailedStep != converge.StepDelete || !strings.Contains(st.Message, "uninstall timed out") {
+	if st.FailedStep != module.StepDelete || !strings.Contains(st.Message, "uninstall timed out") {
 		t.Errorf("b status = %+v, want Error at step delete with the uninstall error", st)
 	}
-	h.eventually("b to be deleted by a retry", func() bool { return h.status("b").Phase == converge.PhaseDisabled })
+	h.eventually("b to be deleted by a retry", func() bool { return h.status("b").Phase == module.PhaseDisabled })
 	if diff := cmp.Diff([]string{"b error", "b error", "b ok"}, h.obs.deletes()); diff != "" {
 		t.Errorf("module deletes (-want +got):\n%s", diff)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 )
 
@@ -327,7 +328,7 @@ func TestHookFailure(t *testing.T) {
 			if diff := cmp.Diff(want, runs[0]); diff != "" {
 				t.Errorf("hook run reported (-want +got):\n%s", diff)
 			}
-			if st := h.status("alpha"); st.Phase != converge.PhaseReady {
+			if st := h.status("alpha"); st.Phase != module.PhaseReady {
 				t.Errorf("alpha phase = %s, want Ready: a failing event hook does not fail its module", st.Phase)
 			}
 		})
@@ -347,8 +348,8 @@ func TestAllowFailureSynchronizationDoesNotFailTheModule(t *testing.T) {
 	h.waitReady()
 
 	want := []briefStatus{
-		{Module: "alpha", Enabled: true, Phase: converge.PhaseReady, Revision: 1},
-		{Module: "beta", Phase: converge.PhaseDisabled},
+		{Module: "alpha", Enabled: true, Phase: module.PhaseReady, Revision: 1},
+		{Module: "beta", Phase: module.PhaseDisabled},
 	}
 	if diff := cmp.Diff(want, brief(h.conv.Statuses())); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)

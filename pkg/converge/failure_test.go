@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -43,7 +43,7 @@ func TestFailingModuleIsRetriedWithBackoff(t *testing.T) {
 	}
 	h.start(snapshot(t, ""))
 	h.waitReady()
-	h.eventually("a to recover", func() bool { return h.status("a").Phase == converge.PhaseReady })
+	h.eventually("a to recover", func() bool { return h.status("a").Phase == module.PhaseReady })
 
 	want := []string{"a OnStartup error", "b OnStartup ok", "a Retry error", "a Retry error", "a Retry ok"}
 	if diff := cmp.Diff(want, h.obs.modules()); diff != "" {
@@ -56,8 +56,8 @@ func TestFailingModuleIsRetriedWithBackoff(t *testing.T) {
 		t.Errorf("Backoff called with (-want +got):\n%s", diff)
 	}
 	wantStatus := []briefStatus{
-		{Module: "a", Enabled: true, Phase: converge.PhaseReady, Revision: 7},
-		{Module: "b", Enabled: true, Phase: converge.PhaseReady, Revision: 7},
+		{Module: "a", Enabled: true, Phase: module.PhaseReady, Revision: 7},
+		{Module: "b", Enabled: true, Phase: module.PhaseReady, Revision: 7},
 	}
 	if diff := cmp.Diff(wantStatus, brief(h.conv.Statuses())); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
@@ -115,7 +115,7 @@ func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 			if got := len(h.rel.deploys("alpha")) - before; got != tc.wantDeploys {
 				t.Errorf("alpha deployed %d more times, want %d", got, tc.wantDeploys)
 			}
-			if st := h.status("alpha"); st.Phase != converge.PhaseError {
+			if st := h.status("alpha"); st.Phase != module.PhaseError {
 				t.Errorf("alpha phase %s, want Error", st.Phase)
 			}
 		})
@@ -157,14 +157,14 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 	// a's script now disables it: deleted while its retry is pending.
 	on.Store(false)
 	watch()
-	h.eventually("a to be deleted", func() bool { return h.status("a").Phase == converge.PhaseDisabled })
+	h.eventually("a to be deleted", func() bool { return h.status("a").Phase == module.PhaseDisabled })
 	time.Sleep(30 * time.Millisecond) // the pending retry fires meanwhile
 
 	// a's script enables it again, and its chart works now.
 	failing.Store(false)
 	on.Store(true)
 	watch()
-	if !poll(time.Second, func() bool { return h.status("a").Phase == converge.PhaseReady }) {
+	if !poll(time.Second, func() bool { return h.status("a").Phase == module.PhaseReady }) {
 		t.Errorf("a status %+v, want Ready: a re-enabled module is deployed", h.status("a"))
 	}
 }
@@ -256,7 +256,7 @@ func TestModuleOnStartupRunsOnce(t *testing.T) {
 			}
 			h.start(snapshot(t, ""))
 			h.waitReady()
-			h.eventually("a to recover", func() bool { return h.status("a").Phase == converge.PhaseReady })
+			h.eventually("a to recover", func() bool { return h.status("a").Phase == module.PhaseReady })
 
 			if got := h.j.count("run 010-a/hooks/startup.sh onStartup"); got != 1 {
 				t.Errorf("onStartup ran %d times, want once", got)
@@ -289,7 +289,7 @@ func TestRecoveredModuleTakesEveryActivationAgain(t *testing.T) {
 			h.start(snapshot(t, ""))
 			h.waitReady()
 			tc.recover(h)
-			h.eventually("alpha to recover", func() bool { return h.status("alpha").Phase == converge.PhaseReady })
+			h.eventually("alpha to recover", func() bool { return h.status("alpha").Phase == module.PhaseReady })
 			h.waitIdle("main")
 			before := len(h.rel.deploys("alpha"))
 

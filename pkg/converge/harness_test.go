@@ -685,7 +685,7 @@ func poll(d time.Duration, cond func() bool) bool {
 }
 
 // status returns the module's status.
-func (h *harness) status(name string) converge.Status {
+func (h *harness) status(name string) module.Status {
 	h.t.Helper()
 	for _, s := range h.conv.Statuses() {
 		if s.Module == name {
@@ -693,7 +693,7 @@ func (h *harness) status(name string) converge.Status {
 		}
 	}
 	h.t.Fatalf("no status for module %q", name)
-	return converge.Status{}
+	return module.Status{}
 }
 
 // hookByName finds a hook of the bundle.

@@ -1,16 +1,12 @@
 package converge
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
 )
-
-// ErrUnknownModule: the name is not a module of the bundle in force.
-var ErrUnknownModule = errors.New("unknown module")
 
 // Bundle is the module bundle in force.
 func (c *Converger) Bundle() *module.Bundle {
@@ -27,7 +23,7 @@ func (c *Converger) ModuleValues(name string) (vals, cfgVals values.Values, err 
 	defer c.mu.Unlock()
 	ms := c.byName[name]
 	if ms == nil {
-		return nil, nil, fmt.Errorf("%w %q", ErrUnknownModule, name)
+		return nil, nil, fmt.Errorf("%w %q", module.ErrUnknownModule, name)
 	}
 	vals, cfgVals = c.hookValues(&hook.Hook{Module: name, ValuesKey: ms.mod.ValuesKey})
 	return vals, cfgVals, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -193,7 +194,7 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 				on = prev
 				scriptErr = "enabled script: " + err.Error()
 				c.mu.Lock()
-				ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, scriptErr
+				ms.status.Phase, ms.status.FailedStep, ms.status.Message = module.PhaseError, module.StepEnabled, scriptErr
 				c.mu.Unlock()
 			}
 		}
@@ -213,7 +214,7 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		case ms.bindings || ms.deployed:
 			disable = append(disable, ms)
 		default:
-			ms.settle(PhaseDisabled)
+			ms.settle(module.PhaseDisabled)
 		}
 		c.mu.Unlock()
 	}
@@ -241,7 +242,7 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 		}
 		ms.stopRetry()
 	}
-	ms.status.Phase = PhaseReconciling
+	ms.status.Phase = module.PhaseReconciling
 	c.mu.Unlock()
 	c.notify()
 
@@ -258,19 +259,19 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	if err == nil {
 		ms.failures = 0
 		ms.status.Failures = 0
-		ms.settle(PhaseReady)
+		ms.settle(module.PhaseReady)
 		if rev > 0 {
 			ms.status.Revision = rev
 		}
 		return
 	}
 	ms.failures++
-	step := StepHooks
+	step := module.StepHooks
 	var se *stepError
 	if errors.As(err, &se) {
 		step = se.step
 	}
-	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseError, step, err.Error(), ms.failures
+	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = module.PhaseError, step, err.Error(), ms.failures
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module run failed, retrying later", "module", ms.mod.Name, "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name
@@ -329,7 +330,7 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 	}
 	rev, err := c.deploy(ctx, ms, log)
 	if err != nil {
-		return 0, &stepError{step: StepHelm, err: err}
+		return 0, &stepError{step: module.StepHelm, err: err}
 	}
 	changed := false
 	for _, h := range hook.Ordered(ms.hooks, hook.AfterHelm) {
@@ -397,11 +398,11 @@ func (c *Converger) deleteModule(ctx context.Context, ms *moduleState, log *slog
 	if err == nil {
 		ms.failures = 0
 		ms.status.Failures, ms.status.Revision, ms.status.Objects = 0, 0, nil
-		ms.settle(PhaseDisabled)
+		ms.settle(module.PhaseDisabled)
 		return
 	}
 	ms.failures++
-	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = PhaseError, StepDelete, "delete: "+err.Error(), ms.failures
+	ms.status.Phase, ms.status.FailedStep, ms.status.Message, ms.status.Failures = module.PhaseError, module.StepDelete, "delete: "+err.Error(), ms.failures
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module delete failed, retrying later", "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name

@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -183,12 +183,12 @@ func TestModulesOfOneOrderRunConcurrently(t *testing.T) {
 	if diff := cmp.Diff([]string{"deploy c", "deployed c"}, last); diff != "" {
 		t.Errorf("deploys of order 20 (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{converge.PhaseReady, converge.PhaseReady, converge.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
+	if diff := cmp.Diff([]string{module.PhaseReady, module.PhaseReady, module.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
 		t.Errorf("phases (-want +got):\n%s", diff)
 	}
 }
 
-func phases(st []converge.Status) []string {
+func phases(st []module.Status) []string {
 	var out []string
 	for _, s := range st {
 		out = append(out, s.Phase)
@@ -213,14 +213,14 @@ func TestReadyAfterFirstConvergeEvenWhenAModuleFails(t *testing.T) {
 
 	got := brief(h.conv.Statuses())
 	want := []briefStatus{
-		{Module: "a", Enabled: true, Phase: converge.PhaseError, FailedStep: converge.StepHelm, Message: "chart a is broken", Failures: 1},
-		{Module: "b", Enabled: true, Phase: converge.PhaseReady, Revision: 3},
+		{Module: "a", Enabled: true, Phase: module.PhaseError, FailedStep: module.StepHelm, Message: "chart a is broken", Failures: 1},
+		{Module: "b", Enabled: true, Phase: module.PhaseReady, Revision: 3},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 	h.eventually("the global status Ready: a module failure is not a global one", func() bool {
-		return h.conv.GlobalStatus().Phase == converge.PhaseReady
+		return h.conv.GlobalStatus().Phase == module.PhaseReady
 	})
 }
 
@@ -235,7 +235,7 @@ type briefStatus struct {
 	Revision   int
 }
 
-func brief(st []converge.Status) []briefStatus {
+func brief(st []module.Status) []briefStatus {
 	var out []briefStatus
 	for _, s := range st {
 		out = append(out, briefStatus{s.Module, s.Enabled, s.Phase, s.FailedStep, s.Message, s.Failures, s.Revision})
@@ -273,7 +273,7 @@ func TestNotReadyWhileAGlobalStepFails(t *testing.T) {
 			case <-time.After(50 * time.Millisecond):
 			}
 			gs := h.conv.GlobalStatus()
-			if gs.Phase != converge.PhaseError || !strings.Contains(gs.Message, tc.failing) || gs.Since.IsZero() {
+			if gs.Phase != module.PhaseError || !strings.Contains(gs.Message, tc.failing) || gs.Since.IsZero() {
 				t.Errorf("global status = %+v, want phase Error naming %s, with Since", gs, tc.failing)
 			}
 
@@ -281,8 +281,8 @@ func TestNotReadyWhileAGlobalStepFails(t *testing.T) {
 			h.waitReady()
 			// Ready closes at the end of the converge, the global status
 			// is recorded right after it.
-			h.eventually("the global status to recover", func() bool { return h.conv.GlobalStatus().Phase == converge.PhaseReady })
-			if diff := cmp.Diff(converge.GlobalStatus{Phase: converge.PhaseReady}, h.conv.GlobalStatus()); diff != "" {
+			h.eventually("the global status to recover", func() bool { return h.conv.GlobalStatus().Phase == module.PhaseReady })
+			if diff := cmp.Diff(module.GlobalStatus{Phase: module.PhaseReady}, h.conv.GlobalStatus()); diff != "" {
 				t.Errorf("global status after the fix (-want +got):\n%s", diff)
 			}
 		})

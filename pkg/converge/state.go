@@ -6,65 +6,11 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/schema"
 	"github.com/seedops/addon-operator/pkg/values"
 )
-
-// Module phases.
-const (
-	PhaseDisabled    = "Disabled"
-	PhaseReconciling = "Reconciling"
-	PhaseReady       = "Ready"
-	PhaseError       = "Error"
-)
-
-// Steps of a module run that can fail.
-const (
-	StepEnabled = "enabled"
-	StepHooks   = "hooks"
-	StepHelm    = "helm"
-	StepDelete  = "delete"
-)
-
-// Status is what the converger knows about a module.
-type Status struct {
-	Module string
-	// Enabled is the outcome of discovery; EnabledByConfig the `*Enabled`
-	// flag (or the bundle default) before the `enabled` script;
-	// EnabledByScript the script's verdict, nil without a script or when it
-	// did not run.
-	Enabled         bool
-	EnabledByConfig bool
-	EnabledByScript *bool
-	// EnabledReason is the `enabled` script's reason, if it gave one.
-	EnabledReason string
-	Phase         string
-	// FailedStep is the step of the last failure (Step*), "" when none.
-	FailedStep string
-	// Message is the last error, empty when Ready.
-	Message  string
-	LastRun  time.Time
-	Failures int
-	Revision int
-	// Objects are the objects of the module's release.
-	Objects []helm.ObjectRef
-}
-
-// GlobalStatus is the state of the global steps (global hooks, discovery):
-// the startup and converge tasks. A failing global step is retried by its
-// queue and holds the main queue.
-type GlobalStatus struct {
-	// Phase is Ready after the last global step succeeded, Error after it
-	// failed, Reconciling before the first one finished.
-	Phase    string
-	Message  string
-	Failures int
-	// Since is when the current run of failures began (zero when Ready).
-	Since time.Time
-}
 
 // stepError tells which step of a module run failed.
 type stepError struct {
@@ -93,7 +39,7 @@ type moduleState struct {
 	// enabledErr is the error of the `enabled` script in the last
 	// discovery, "" when it succeeded or did not run.
 	enabledErr string
-	status     Status
+	status     module.Status
 }
 
 // settle records a successful run or delete: the module is in phase, unless
@@ -101,7 +47,7 @@ type moduleState struct {
 // Error until a discovery succeeds. Caller holds c.mu.
 func (ms *moduleState) settle(phase string) {
 	if ms.enabledErr != "" {
-		ms.status.Phase, ms.status.FailedStep, ms.status.Message = PhaseError, StepEnabled, ms.enabledErr
+		ms.status.Phase, ms.status.FailedStep, ms.status.Message = module.PhaseError, module.StepEnabled, ms.enabledErr
 		return
 	}
 	ms.status.Phase, ms.status.FailedStep, ms.status.Message = phase, "", ""

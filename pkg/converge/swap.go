@@ -84,7 +84,7 @@ func (c *Converger) swap(ctx context.Context, b module.Loaded, log *slog.Logger)
 	c.globalStartupDone = false
 	c.globalDynamic = nil
 	c.enabledNames = nil
-	c.global = GlobalStatus{Phase: PhaseReconciling}
+	c.global = module.GlobalStatus{Phase: module.PhaseReconciling}
 	c.mu.Unlock()
 	c.notify()
 	log.Info("bundle swapped, starting the new bundle", "modules", len(b.Modules.Modules))

@@ -14,6 +14,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -161,7 +162,7 @@ func TestHookValuesOutliveConfigChanges(t *testing.T) {
 		if diff := cmp.Diff(yamlValues(t, step.want), h.rel.last("alpha").Section("alpha")); diff != "" {
 			t.Errorf("%s: alpha's Helm values (-want +got):\n%s", step.name, diff)
 		}
-		if st := h.status("alpha"); st.Phase != converge.PhaseReady {
+		if st := h.status("alpha"); st.Phase != module.PhaseReady {
 			t.Errorf("%s: alpha phase %s (%s), want Ready", step.name, st.Phase, st.Message)
 		}
 	}
@@ -233,7 +234,7 @@ properties:
 			}
 			if lifecycle {
 				st := h.status("alpha")
-				if st.Phase != converge.PhaseError || st.FailedStep != converge.StepHooks || !strings.Contains(st.Message, tc.wantInMsg) {
+				if st.Phase != module.PhaseError || st.FailedStep != module.StepHooks || !strings.Contains(st.Message, tc.wantInMsg) {
 					t.Errorf("alpha status %+v, want Error at step hooks naming %q", st, tc.wantInMsg)
 				}
 				if got := len(h.rel.deploys("alpha")); got != 0 {
@@ -273,7 +274,7 @@ func TestModuleValuesOfAnUnknownModule(t *testing.T) {
 	h := watchBundle(t, "")
 	h.start(snapshot(t, ""))
 	h.waitReady()
-	if _, _, err := h.conv.ModuleValues("ghost"); !errors.Is(err, converge.ErrUnknownModule) {
+	if _, _, err := h.conv.ModuleValues("ghost"); !errors.Is(err, module.ErrUnknownModule) {
 		t.Errorf("ModuleValues(ghost) error = %v, want ErrUnknownModule", err)
 	}
 	vals, cfgVals := h.conv.GlobalValues()
@@ -292,7 +293,7 @@ func TestValuesViolatingTheSchemaNeverReachHelm(t *testing.T) {
 	h.waitReady()
 
 	st := h.status("alpha")
-	if st.Phase != converge.PhaseError || st.FailedStep != converge.StepHelm || !strings.Contains(st.Message, "alpha.replicas") {
+	if st.Phase != module.PhaseError || st.FailedStep != module.StepHelm || !strings.Contains(st.Message, "alpha.replicas") {
 		t.Errorf("alpha status %+v, want Error at step helm naming alpha.replicas", st)
 	}
 	if got := len(h.rel.deploys("alpha")); got != 0 {

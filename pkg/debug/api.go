@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/updater"
 )
@@ -155,7 +155,7 @@ const (
 	CodeNotPending = "not_pending"
 )
 
-func moduleStatus(s converge.Status) ModuleStatus {
+func moduleStatus(s module.Status) ModuleStatus {
 	out := ModuleStatus{
 		Name:            s.Module,
 		Enabled:         s.Enabled,

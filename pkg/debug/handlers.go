@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
@@ -103,7 +102,7 @@ func (s *Server) moduleValues(config bool) endpoint {
 			return nil, err
 		}
 		vals, cfgVals, err := src.Values.ModuleValues(name)
-		if errors.Is(err, converge.ErrUnknownModule) {
+		if errors.Is(err, module.ErrUnknownModule) {
 			return nil, unknownModule(b, name)
 		}
 		if err != nil {
@@ -146,7 +145,7 @@ func (s *Server) render(r *http.Request, src *Sources) (any, error) {
 		}}
 	}
 	vals, _, err := src.Values.ModuleValues(name)
-	if errors.Is(err, converge.ErrUnknownModule) {
+	if errors.Is(err, module.ErrUnknownModule) {
 		return nil, unknownModule(b, name)
 	}
 	if err != nil {

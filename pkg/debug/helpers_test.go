@@ -19,7 +19,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
@@ -43,7 +42,7 @@ const (
 // testdata/bundle with values as the converger would compute them.
 type fakeConverger struct {
 	bundle   *module.Bundle
-	statuses []converge.Status
+	statuses []module.Status
 	hooks    []*hook.Hook
 	vals     map[string]values.Values // by module name
 	cfg      map[string]values.Values
@@ -51,14 +50,14 @@ type fakeConverger struct {
 	globCfg  values.Values
 }
 
-func (f *fakeConverger) Bundle() *module.Bundle      { return f.bundle }
-func (f *fakeConverger) Statuses() []converge.Status { return f.statuses }
-func (f *fakeConverger) Hooks() []*hook.Hook         { return f.hooks }
+func (f *fakeConverger) Bundle() *module.Bundle    { return f.bundle }
+func (f *fakeConverger) Statuses() []module.Status { return f.statuses }
+func (f *fakeConverger) Hooks() []*hook.Hook       { return f.hooks }
 
 func (f *fakeConverger) ModuleValues(name string) (vals, cfgVals values.Values, err error) {
 	v, ok := f.vals[name]
 	if !ok {
-		return nil, nil, fmt.Errorf("%w %q", converge.ErrUnknownModule, name)
+		return nil, nil, fmt.Errorf("%w %q", module.ErrUnknownModule, name)
 	}
 	return v.DeepCopy(), f.cfg[name].DeepCopy(), nil
 }
@@ -236,9 +235,9 @@ tls:
 		retryAt: retryAt,
 		conv: &fakeConverger{
 			bundle: b,
-			statuses: []converge.Status{
-				{Module: "echo-server", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: lastRun, Revision: 3},
-				{Module: "plain-module", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseError, FailedStep: converge.StepHooks,
+			statuses: []module.Status{
+				{Module: "echo-server", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, LastRun: lastRun, Revision: 3},
+				{Module: "plain-module", Enabled: true, EnabledByConfig: true, Phase: module.PhaseError, FailedStep: module.StepHooks,
 					Message: "hook 020-plain-module/hooks/check.sh: exit status 1\nstderr: boom", LastRun: lastRun.Add(-85 * time.Minute), Failures: 2},
 			},
 			hooks: []*hook.Hook{

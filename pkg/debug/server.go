@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -23,12 +22,12 @@ import (
 // (*converge.Converger).
 type Modules interface {
 	Bundle() *module.Bundle
-	Statuses() []converge.Status
+	Statuses() []module.Status
 	Hooks() []*hook.Hook
 }
 
 // ValuesReader gives the values hooks and charts see, secrets included
-// (*converge.Converger). ModuleValues fails with converge.ErrUnknownModule
+// (*converge.Converger). ModuleValues fails with module.ErrUnknownModule
 // for a name that is not a module of the bundle in force.
 type ValuesReader interface {
 	ModuleValues(name string) (vals, cfgVals values.Values, err error)

@@ -54,9 +54,9 @@ func (r *bundleRuntime) Swap(ctx context.Context, b module.Loaded) error {
 	return nil
 }
 
-func (r *bundleRuntime) Ready() <-chan struct{}              { return r.conv.Ready() }
-func (r *bundleRuntime) GlobalStatus() converge.GlobalStatus { return r.conv.GlobalStatus() }
-func (r *bundleRuntime) Statuses() []converge.Status         { return r.conv.Statuses() }
+func (r *bundleRuntime) Ready() <-chan struct{}            { return r.conv.Ready() }
+func (r *bundleRuntime) GlobalStatus() module.GlobalStatus { return r.conv.GlobalStatus() }
+func (r *bundleRuntime) Statuses() []module.Status         { return r.conv.Statuses() }
 
 // secretGetter reads Secrets of the operator's namespace.
 type secretGetter struct {

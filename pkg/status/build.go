@@ -7,7 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // listedItems is how many items of a list a message names.
@@ -17,7 +17,7 @@ const listedItems = 3
 // module's workloads and the status written before (for the conditions'
 // transition times). Times are cut to seconds, as the API stores them, so
 // that an unchanged status compares equal to the stored one.
-func desired(st converge.Status, wl report, prev ModuleStatus, now time.Time) ModuleStatus {
+func desired(st module.Status, wl report, prev ModuleStatus, now time.Time) ModuleStatus {
 	out := ModuleStatus{
 		Enabled:    st.Enabled,
 		Phase:      st.Phase,
@@ -30,16 +30,16 @@ func desired(st converge.Status, wl report, prev ModuleStatus, now time.Time) Mo
 		out.LastRun = &t
 	}
 	switch st.Phase {
-	case converge.PhaseDisabled:
+	case module.PhaseDisabled:
 		out.Message = disabledMessage(st)
-	case converge.PhaseReconciling:
+	case module.PhaseReconciling:
 		out.Message = "module run in progress"
 		if st.Message != "" {
 			out.Message += "; last error: " + st.Message
 		}
-	case converge.PhaseError:
+	case module.PhaseError:
 		out.Message = st.Message
-	case converge.PhaseReady:
+	case module.PhaseReady:
 		switch {
 		case len(wl.failed) > 0:
 			out.Phase, out.FailedStep, out.Message = PhaseError, StepWorkloads, listMessage(wl.failed)
@@ -58,7 +58,7 @@ func apiTime(t time.Time) metav1.Time {
 	return metav1.NewTime(t.UTC().Truncate(time.Second))
 }
 
-func disabledMessage(st converge.Status) string {
+func disabledMessage(st module.Status) string {
 	switch {
 	case st.EnabledByScript != nil && !*st.EnabledByScript:
 		return joinNonEmpty(": ", "disabled by the enabled script", st.EnabledReason)
@@ -78,8 +78,8 @@ func listMessage(items []string) string {
 }
 
 // conditions computes the five conditions, without transition times.
-func conditions(st converge.Status, wl report) []metav1.Condition {
-	disabled := st.Phase == converge.PhaseDisabled
+func conditions(st module.Status, wl report) []metav1.Condition {
+	disabled := st.Phase == module.PhaseDisabled
 	cond := func(typ string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
 		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: truncate(msg, maxMessage)}
 	}
@@ -92,7 +92,7 @@ func conditions(st converge.Status, wl report) []metav1.Condition {
 	}
 
 	switch {
-	case st.FailedStep == converge.StepEnabled:
+	case st.FailedStep == module.StepEnabled:
 		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionUnknown, "ScriptFailed", st.Message))
 	case st.EnabledByScript != nil && *st.EnabledByScript:
 		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionTrue, "Enabled", st.EnabledReason))
@@ -107,9 +107,9 @@ func conditions(st converge.Status, wl report) []metav1.Condition {
 	switch {
 	case disabled:
 		out = append(out, cond(ConditionHelmReleaseDeployed, metav1.ConditionFalse, "ModuleDisabled", ""))
-	case st.FailedStep == converge.StepHelm:
+	case st.FailedStep == module.StepHelm:
 		out = append(out, cond(ConditionHelmReleaseDeployed, metav1.ConditionFalse, "HelmFailed", st.Message))
-	case st.FailedStep == converge.StepDelete:
+	case st.FailedStep == module.StepDelete:
 		out = append(out, cond(ConditionHelmReleaseDeployed, metav1.ConditionUnknown, "DeleteFailed", st.Message))
 	case st.Revision > 0:
 		out = append(out, cond(ConditionHelmReleaseDeployed, metav1.ConditionTrue, "Deployed", fmt.Sprintf("revision %d", st.Revision)))
@@ -124,7 +124,7 @@ func conditions(st converge.Status, wl report) []metav1.Condition {
 	switch {
 	case disabled:
 		out = append(out, cond(ConditionHooksOK, metav1.ConditionUnknown, "ModuleDisabled", ""))
-	case st.FailedStep == converge.StepHooks:
+	case st.FailedStep == module.StepHooks:
 		out = append(out, cond(ConditionHooksOK, metav1.ConditionFalse, "HookFailed", st.Message))
 	case st.LastRun.IsZero():
 		out = append(out, cond(ConditionHooksOK, metav1.ConditionUnknown, "NotRun", "the module has not run yet"))

@@ -7,8 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/utils/ptr"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // cond is a condition without its transition time.
@@ -34,21 +34,21 @@ func summarize(s ModuleStatus) summary {
 func TestDesired(t *testing.T) {
 	lastRun := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	deployment := []helm.ObjectRef{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "web"}}
-	enabled := converge.Status{Module: "m", Enabled: true, EnabledByConfig: true, LastRun: lastRun}
-	with := func(f func(*converge.Status)) converge.Status {
+	enabled := module.Status{Module: "m", Enabled: true, EnabledByConfig: true, LastRun: lastRun}
+	with := func(f func(*module.Status)) module.Status {
 		s := enabled
 		f(&s)
 		return s
 	}
 	tests := []struct {
 		name string
-		st   converge.Status
+		st   module.Status
 		wl   report
 		want summary
 	}{
 		{
 			name: "ready with workloads ready",
-			st:   with(func(s *converge.Status) { s.Phase, s.Revision, s.Objects = converge.PhaseReady, 3, deployment }),
+			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 3, deployment }),
 			wl:   report{total: 1},
 			want: summary{Enabled: true, Phase: PhaseReady, Revision: 3, Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
@@ -60,8 +60,8 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "ready without a release",
-			st: with(func(s *converge.Status) {
-				s.Phase = converge.PhaseReady
+			st: with(func(s *module.Status) {
+				s.Phase = module.PhaseReady
 				s.EnabledByScript = ptr.To(true)
 				s.EnabledReason = "ingress nodes found"
 			}),
@@ -75,7 +75,7 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "converged but rolling out",
-			st:   with(func(s *converge.Status) { s.Phase, s.Revision, s.Objects = converge.PhaseReady, 1, deployment }),
+			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 1, deployment }),
 			wl:   report{total: 1, waiting: []string{"Deployment ns/web: 0/2 ready"}},
 			want: summary{Enabled: true, Phase: PhaseReconciling, Revision: 1, Message: "waiting for Deployment ns/web: 0/2 ready", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
@@ -87,7 +87,7 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "converged but workloads failed",
-			st:   with(func(s *converge.Status) { s.Phase, s.Revision, s.Objects = converge.PhaseReady, 1, deployment }),
+			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 1, deployment }),
 			wl:   report{total: 5, failed: []string{"a", "b", "c", "d"}, waiting: []string{"e"}},
 			want: summary{Enabled: true, Phase: PhaseError, FailedStep: StepWorkloads, Revision: 1, Message: "a; b; c; and 1 more", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
@@ -99,10 +99,10 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "helm failed",
-			st: with(func(s *converge.Status) {
-				s.Phase, s.FailedStep, s.Message, s.Failures = converge.PhaseError, converge.StepHelm, "render: template: bad", 2
+			st: with(func(s *module.Status) {
+				s.Phase, s.FailedStep, s.Message, s.Failures = module.PhaseError, module.StepHelm, "render: template: bad", 2
 			}),
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: converge.StepHelm, Message: "render: template: bad", Conditions: []cond{
+			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepHelm, Message: "render: template: bad", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "False", "HelmFailed", "render: template: bad"},
@@ -112,11 +112,11 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "hook failed after helm",
-			st: with(func(s *converge.Status) {
-				s.Phase, s.FailedStep, s.Message, s.Objects = converge.PhaseError, converge.StepHooks, "hook hooks/after: exit status 1", deployment
+			st: with(func(s *module.Status) {
+				s.Phase, s.FailedStep, s.Message, s.Objects = module.PhaseError, module.StepHooks, "hook hooks/after: exit status 1", deployment
 			}),
 			wl: report{total: 1},
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: converge.StepHooks, Message: "hook hooks/after: exit status 1", Conditions: []cond{
+			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepHooks, Message: "hook hooks/after: exit status 1", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "True", "Deployed", ""},
@@ -126,10 +126,10 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "enabled script failed",
-			st: with(func(s *converge.Status) {
-				s.Phase, s.FailedStep, s.Message, s.LastRun = converge.PhaseError, converge.StepEnabled, "enabled script: exit status 3", time.Time{}
+			st: with(func(s *module.Status) {
+				s.Phase, s.FailedStep, s.Message, s.LastRun = module.PhaseError, module.StepEnabled, "enabled script: exit status 3", time.Time{}
 			}),
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: converge.StepEnabled, Message: "enabled script: exit status 3", Conditions: []cond{
+			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepEnabled, Message: "enabled script: exit status 3", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "Unknown", "ScriptFailed", "enabled script: exit status 3"},
 				{ConditionHelmReleaseDeployed, "Unknown", "NotRun", "Helm has not run yet"},
@@ -139,7 +139,7 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "running",
-			st:   with(func(s *converge.Status) { s.Phase, s.Message = converge.PhaseReconciling, "hook x: exit status 1" }),
+			st:   with(func(s *module.Status) { s.Phase, s.Message = module.PhaseReconciling, "hook x: exit status 1" }),
 			want: summary{Enabled: true, Phase: PhaseReconciling, Message: "module run in progress; last error: hook x: exit status 1", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
@@ -150,7 +150,7 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "disabled by configuration",
-			st:   converge.Status{Module: "m", Phase: converge.PhaseDisabled},
+			st:   module.Status{Module: "m", Phase: module.PhaseDisabled},
 			want: summary{Phase: PhaseDisabled, Message: "disabled by configuration", Conditions: []cond{
 				{ConditionEnabledByConfig, "False", "Disabled", ""},
 				{ConditionEnabledByScript, "Unknown", "NotRun", "the module is disabled by configuration"},
@@ -161,7 +161,7 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "disabled by script",
-			st: converge.Status{Module: "m", Phase: converge.PhaseDisabled, EnabledByConfig: true,
+			st: module.Status{Module: "m", Phase: module.PhaseDisabled, EnabledByConfig: true,
 				EnabledByScript: ptr.To(false), EnabledReason: "no ingress nodes"},
 			want: summary{Phase: PhaseDisabled, Message: "disabled by the enabled script: no ingress nodes", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
@@ -173,9 +173,9 @@ func TestDesired(t *testing.T) {
 		},
 		{
 			name: "delete failed",
-			st: converge.Status{Module: "m", Phase: converge.PhaseError, FailedStep: converge.StepDelete, Message: "delete: uninstall: timeout",
+			st: module.Status{Module: "m", Phase: module.PhaseError, FailedStep: module.StepDelete, Message: "delete: uninstall: timeout",
 				Revision: 4, LastRun: lastRun},
-			want: summary{Phase: PhaseError, FailedStep: converge.StepDelete, Revision: 4, Message: "delete: uninstall: timeout", Conditions: []cond{
+			want: summary{Phase: PhaseError, FailedStep: module.StepDelete, Revision: 4, Message: "delete: uninstall: timeout", Conditions: []cond{
 				{ConditionEnabledByConfig, "False", "Disabled", ""},
 				{ConditionEnabledByScript, "Unknown", "NotRun", "the module is disabled by configuration"},
 				{ConditionHelmReleaseDeployed, "Unknown", "DeleteFailed", "delete: uninstall: timeout"},
@@ -198,7 +198,7 @@ func TestDesired(t *testing.T) {
 // status as a whole compares equal when nothing changed.
 func TestDesiredTransitions(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	st := converge.Status{Module: "m", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 2, LastRun: t0.Add(500 * time.Millisecond)}
+	st := module.Status{Module: "m", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 2, LastRun: t0.Add(500 * time.Millisecond)}
 	first := desired(st, report{}, ModuleStatus{}, t0)
 	again := desired(st, report{}, first, t0.Add(time.Hour))
 	if diff := cmp.Diff(first, again); diff != "" {
@@ -208,7 +208,7 @@ func TestDesiredTransitions(t *testing.T) {
 		t.Errorf("lastRun = %s, want %s (cut to seconds)", got, want)
 	}
 
-	st.Phase, st.FailedStep, st.Message = converge.PhaseError, converge.StepHooks, "boom"
+	st.Phase, st.FailedStep, st.Message = module.PhaseError, module.StepHooks, "boom"
 	later := t0.Add(2 * time.Hour)
 	failed := desired(st, report{}, again, later)
 	got := map[string]time.Time{}
@@ -239,13 +239,13 @@ func TestBackoff(t *testing.T) {
 func TestUntouched(t *testing.T) {
 	tests := []struct {
 		name string
-		st   converge.Status
+		st   module.Status
 		want bool
 	}{
-		{"fresh", converge.Status{Module: "m", Phase: converge.PhaseDisabled}, true},
-		{"enabled by config", converge.Status{Module: "m", Phase: converge.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)}, false},
-		{"deleted after a run", converge.Status{Module: "m", Phase: converge.PhaseDisabled, LastRun: time.Now()}, false},
-		{"running", converge.Status{Module: "m", Phase: converge.PhaseReconciling, Enabled: true, EnabledByConfig: true}, false},
+		{"fresh", module.Status{Module: "m", Phase: module.PhaseDisabled}, true},
+		{"enabled by config", module.Status{Module: "m", Phase: module.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)}, false},
+		{"deleted after a run", module.Status{Module: "m", Phase: module.PhaseDisabled, LastRun: time.Now()}, false},
+		{"running", module.Status{Module: "m", Phase: module.PhaseReconciling, Enabled: true, EnabledByConfig: true}, false},
 	}
 	for _, tt := range tests {
 		if got := untouched(tt.st); got != tt.want {

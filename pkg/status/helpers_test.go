@@ -26,8 +26,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/test/cluster"
 )
@@ -117,13 +117,13 @@ func deleteCRD(ctx context.Context) error {
 // fakeSource is a converger as the Writer sees it.
 type fakeSource struct {
 	mu       sync.Mutex
-	statuses []converge.Status
+	statuses []module.Status
 	calls    int
 	changes  chan struct{}
 	ready    chan struct{}
 }
 
-func newSource(ready bool, statuses ...converge.Status) *fakeSource {
+func newSource(ready bool, statuses ...module.Status) *fakeSource {
 	s := &fakeSource{statuses: statuses, changes: make(chan struct{}, 1), ready: make(chan struct{})}
 	if ready {
 		close(s.ready)
@@ -131,18 +131,18 @@ func newSource(ready bool, statuses ...converge.Status) *fakeSource {
 	return s
 }
 
-func (s *fakeSource) Statuses() []converge.Status {
+func (s *fakeSource) Statuses() []module.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
-	return append([]converge.Status(nil), s.statuses...)
+	return append([]module.Status(nil), s.statuses...)
 }
 
 func (s *fakeSource) Changes() <-chan struct{} { return s.changes }
 func (s *fakeSource) Ready() <-chan struct{}   { return s.ready }
 
 // set replaces the statuses and signals a change.
-func (s *fakeSource) set(statuses ...converge.Status) {
+func (s *fakeSource) set(statuses ...module.Status) {
 	s.mu.Lock()
 	s.statuses = statuses
 	s.mu.Unlock()
@@ -245,8 +245,8 @@ func startWriter(t *testing.T, cfg status.Config, src status.Source) *logs {
 
 func dynamicClient() dynamic.Interface { return dynamic.NewForConfigOrDie(testCluster.Config) }
 
-// module reads a Module object; nil when it does not exist.
-func module(t *testing.T, name string) (*unstructured.Unstructured, status.ModuleStatus) {
+// moduleObject reads a Module object; nil when it does not exist.
+func moduleObject(t *testing.T, name string) (*unstructured.Unstructured, status.ModuleStatus) {
 	t.Helper()
 	obj, err := dynamicClient().Resource(status.ModuleResource).Get(context.Background(), name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -269,7 +269,7 @@ func waitModule(t *testing.T, name string, ok func(status.ModuleStatus) bool) (*
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for {
-		obj, st := module(t, name)
+		obj, st := moduleObject(t, name)
 		if obj != nil && ok(st) {
 			return obj, st
 		}
@@ -289,7 +289,7 @@ func waitGone(t *testing.T, name string) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for {
-		if obj, _ := module(t, name); obj == nil {
+		if obj, _ := moduleObject(t, name); obj == nil {
 			return
 		}
 		if time.Now().After(deadline) {

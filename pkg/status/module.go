@@ -28,7 +28,7 @@ const (
 
 // StepWorkloads is the failed step (status.failedStep) of a module whose
 // last run succeeded but whose workloads did not become ready in time. The
-// other steps are the converger's (converge.Step*).
+// other steps are the converger's (module.Step*).
 const StepWorkloads = "workloads"
 
 // Condition types, in the order they appear in status.conditions.

@@ -15,8 +15,8 @@ import (
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // workloads follows the rollout of the releases' Deployments,
@@ -180,12 +180,12 @@ func (w *workloads) lookup(k workloadKey) (rollout, error) {
 // the earliest time a waiting workload reaches the timeout (zero: none).
 // It records when workloads are first seen not ready and forgets those no
 // module has any more.
-func (w *workloads) evaluate(ctx context.Context, statuses []converge.Status, now time.Time) (map[string]report, time.Time) {
+func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now time.Time) (map[string]report, time.Time) {
 	reports := make(map[string]report, len(statuses))
 	seen := map[workloadKey]bool{}
 	var deadline time.Time
 	for _, st := range statuses {
-		if st.Phase == converge.PhaseDisabled {
+		if st.Phase == module.PhaseDisabled {
 			continue
 		}
 		var rep report

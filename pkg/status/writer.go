@@ -15,13 +15,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // Source is the state of the modules (*converge.Converger).
 type Source interface {
 	// Statuses returns every module of the bundle in force.
-	Statuses() []converge.Status
+	Statuses() []module.Status
 	// Changes signals (coalesced) that Statuses may have changed.
 	Changes() <-chan struct{}
 	// Ready is closed once every module was discovered and run once.
@@ -294,8 +294,8 @@ func (w *Writer) conflict(module string, obj *unstructured.Unstructured) {
 
 // untouched reports a module the converger has not discovered or run yet
 // (or that is disabled and never ran).
-func untouched(st converge.Status) bool {
-	return st.Phase == converge.PhaseDisabled && !st.Enabled && !st.EnabledByConfig && st.EnabledByScript == nil &&
+func untouched(st module.Status) bool {
+	return st.Phase == module.PhaseDisabled && !st.Enabled && !st.EnabledByConfig && st.EnabledByScript == nil &&
 		st.LastRun.IsZero() && st.Revision == 0 && st.Message == ""
 }
 

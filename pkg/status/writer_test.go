@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/status"
 )
 
@@ -26,7 +26,7 @@ func TestCRDMissing(t *testing.T) {
 	if err := deleteCRD(ctx); err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(true, converge.Status{Module: "crd-late", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: time.Now()})
+	src := newSource(true, module.Status{Module: "crd-late", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, LastRun: time.Now()})
 	logs := startWriter(t, status.Config{Namespace: "crd-missing", Resync: 2 * time.Second}, src)
 
 	waitReads(t, src, 3) // the first sync and two retries
@@ -44,12 +44,12 @@ func TestPhases(t *testing.T) {
 	setup(t)
 	lastRun := time.Now().Add(-90 * time.Second)
 	src := newSource(true,
-		converge.Status{Module: "phases-ready", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 3, LastRun: lastRun},
-		converge.Status{Module: "phases-error", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseError, FailedStep: converge.StepHelm,
+		module.Status{Module: "phases-ready", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 3, LastRun: lastRun},
+		module.Status{Module: "phases-error", Enabled: true, EnabledByConfig: true, Phase: module.PhaseError, FailedStep: module.StepHelm,
 			Message: `render chart: template: web/templates/deploy.yaml:3: unexpected "}"`, Failures: 2, Revision: 1, LastRun: lastRun},
-		converge.Status{Module: "phases-off", Phase: converge.PhaseDisabled},
-		converge.Status{Module: "phases-script-off", EnabledByConfig: true, EnabledByScript: ptr.To(false), EnabledReason: "no ingress nodes", Phase: converge.PhaseDisabled},
-		converge.Status{Module: "phases-running", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReconciling},
+		module.Status{Module: "phases-off", Phase: module.PhaseDisabled},
+		module.Status{Module: "phases-script-off", EnabledByConfig: true, EnabledByScript: ptr.To(false), EnabledReason: "no ingress nodes", Phase: module.PhaseDisabled},
+		module.Status{Module: "phases-running", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReconciling},
 	)
 	startWriter(t, status.Config{Namespace: "phases"}, src)
 
@@ -150,7 +150,7 @@ func TestRolloutBecomesReady(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "web", "rollout", 2, nodeLabel), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(true, converge.Status{Module: "rollout", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 1,
+	src := newSource(true, module.Status{Module: "rollout", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 1,
 		LastRun: time.Now(), Objects: []helm.ObjectRef{ref("apps/v1", "Deployment", ns, "web"), ref("v1", "Service", ns, "web")}})
 	startWriter(t, status.Config{Namespace: "rollout", WorkloadReadyTimeout: time.Hour}, src)
 
@@ -186,7 +186,7 @@ func TestRolloutTimeout(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, deployment(ns, "stuck", "stuck", 1, map[string]string{"status-test": "nowhere"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	src := newSource(true, converge.Status{Module: "stuck", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 1,
+	src := newSource(true, module.Status{Module: "stuck", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 1,
 		LastRun: time.Now(), Objects: []helm.ObjectRef{ref("apps/v1", "Deployment", ns, "stuck")}})
 	startWriter(t, status.Config{Namespace: "stuck", WorkloadReadyTimeout: 3 * time.Second}, src)
 
@@ -229,12 +229,12 @@ func TestAllKindsReadyAndNoRewrites(t *testing.T) {
 	if _, err := cs.BatchV1().Jobs(ns).Create(ctx, job(ns, "migrate", "kinds"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	statuses := []converge.Status{
-		{Module: "kinds", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 1, LastRun: time.Now(), Objects: []helm.ObjectRef{
+	statuses := []module.Status{
+		{Module: "kinds", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 1, LastRun: time.Now(), Objects: []helm.ObjectRef{
 			ref("apps/v1", "DaemonSet", ns, "agent"), ref("apps/v1", "Deployment", ns, "web"), ref("apps/v1", "StatefulSet", ns, "db"),
 			ref("batch/v1", "Job", ns, "migrate"), ref("v1", "ConfigMap", ns, "settings"),
 		}},
-		{Module: "kinds-off", Phase: converge.PhaseDisabled},
+		{Module: "kinds-off", Phase: module.PhaseDisabled},
 	}
 	src := newSource(true, statuses...)
 	logs := startWriter(t, status.Config{Namespace: "kinds", Resync: 300 * time.Millisecond}, src)
@@ -248,7 +248,7 @@ func TestAllKindsReadyAndNoRewrites(t *testing.T) {
 	versions := func() map[string]string {
 		out := map[string]string{}
 		for _, name := range []string{"kinds", "kinds-off"} {
-			obj, _ := module(t, name)
+			obj, _ := moduleObject(t, name)
 			out[name] = obj.GetResourceVersion()
 		}
 		return out
@@ -272,8 +272,8 @@ func TestAllKindsReadyAndNoRewrites(t *testing.T) {
 func TestRemovedModule(t *testing.T) {
 	t.Parallel()
 	setup(t)
-	keep := converge.Status{Module: "removed-keep", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: time.Now()}
-	gone := converge.Status{Module: "removed-gone", Phase: converge.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)}
+	keep := module.Status{Module: "removed-keep", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, LastRun: time.Now()}
+	gone := module.Status{Module: "removed-gone", Phase: module.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)}
 	src := newSource(true, keep, gone)
 	startWriter(t, status.Config{Namespace: "removed"}, src)
 	kept, _ := waitModule(t, "removed-keep", phaseIs(status.PhaseReady))
@@ -281,7 +281,7 @@ func TestRemovedModule(t *testing.T) {
 
 	src.set(keep)
 	waitGone(t, "removed-gone")
-	after, _ := module(t, "removed-keep")
+	after, _ := moduleObject(t, "removed-keep")
 	if kept.GetUID() != after.GetUID() || kept.GetResourceVersion() != after.GetResourceVersion() {
 		t.Errorf("removed-keep was changed: uid %s -> %s, resourceVersion %s -> %s", kept.GetUID(), after.GetUID(), kept.GetResourceVersion(), after.GetResourceVersion())
 	}
@@ -316,9 +316,9 @@ func TestOtherOperatorsModules(t *testing.T) {
 	unlabelled := create("others-unlabelled", nil)
 
 	src := newSource(true,
-		converge.Status{Module: "others-shared", Phase: converge.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)},
-		converge.Status{Module: "others-unlabelled", Phase: converge.PhaseError, Enabled: true, EnabledByConfig: true, Message: "boom"},
-		converge.Status{Module: "others-ours", Phase: converge.PhaseReady, Enabled: true, EnabledByConfig: true},
+		module.Status{Module: "others-shared", Phase: module.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)},
+		module.Status{Module: "others-unlabelled", Phase: module.PhaseError, Enabled: true, EnabledByConfig: true, Message: "boom"},
+		module.Status{Module: "others-ours", Phase: module.PhaseReady, Enabled: true, EnabledByConfig: true},
 	)
 	logs := startWriter(t, status.Config{Namespace: "others"}, src)
 	waitModule(t, "others-ours", phaseIs(status.PhaseReady))
@@ -327,7 +327,7 @@ func TestOtherOperatorsModules(t *testing.T) {
 		waitReads(t, src, 1)
 	}
 	for _, before := range []*unstructured.Unstructured{sameName, notOurs, unlabelled} {
-		after, st := module(t, before.GetName())
+		after, st := moduleObject(t, before.GetName())
 		if after == nil {
 			t.Errorf("%s was deleted", before.GetName())
 			continue
@@ -349,9 +349,9 @@ func TestBeforeFirstConverge(t *testing.T) {
 	ctx := context.Background()
 	// The objects a previous operator process left.
 	prev := newSource(true,
-		converge.Status{Module: "restart-a", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 2, LastRun: time.Now()},
-		converge.Status{Module: "restart-b", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, Revision: 5, LastRun: time.Now()},
-		converge.Status{Module: "restart-old", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: time.Now()},
+		module.Status{Module: "restart-a", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 2, LastRun: time.Now()},
+		module.Status{Module: "restart-b", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, Revision: 5, LastRun: time.Now()},
+		module.Status{Module: "restart-old", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, LastRun: time.Now()},
 	)
 	prevCtx, stopPrev := context.WithCancel(ctx)
 	w, err := status.New(status.Config{Namespace: "restart"}, testCluster.Client(), dynamicClient(), prev, nil)
@@ -367,20 +367,20 @@ func TestBeforeFirstConverge(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	b, _ := module(t, "restart-b")
+	b, _ := moduleObject(t, "restart-b")
 
 	// The new process: restart-a is running, restart-b not yet discovered.
 	src := newSource(false,
-		converge.Status{Module: "restart-a", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReconciling, Revision: 2},
-		converge.Status{Module: "restart-b", Phase: converge.PhaseDisabled},
+		module.Status{Module: "restart-a", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReconciling, Revision: 2},
+		module.Status{Module: "restart-b", Phase: module.PhaseDisabled},
 	)
 	startWriter(t, status.Config{Namespace: "restart"}, src)
 	waitModule(t, "restart-a", phaseIs(status.PhaseReconciling))
 	waitReads(t, src, 2)
-	if after, st := module(t, "restart-b"); after.GetResourceVersion() != b.GetResourceVersion() || st.Phase != status.PhaseReady {
+	if after, st := moduleObject(t, "restart-b"); after.GetResourceVersion() != b.GetResourceVersion() || st.Phase != status.PhaseReady {
 		t.Errorf("restart-b changed before the first converge: phase %s", st.Phase)
 	}
-	if obj, _ := module(t, "restart-old"); obj == nil {
+	if obj, _ := moduleObject(t, "restart-old"); obj == nil {
 		t.Error("restart-old deleted before the first converge")
 	}
 
@@ -395,10 +395,10 @@ func TestBeforeFirstConverge(t *testing.T) {
 func TestPhaseObserver(t *testing.T) {
 	t.Parallel()
 	setup(t)
-	ready := converge.Status{Module: "observed-ready", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseReady, LastRun: time.Now()}
+	ready := module.Status{Module: "observed-ready", Enabled: true, EnabledByConfig: true, Phase: module.PhaseReady, LastRun: time.Now()}
 	src := newSource(true, ready,
-		converge.Status{Module: "observed-error", Enabled: true, EnabledByConfig: true, Phase: converge.PhaseError, FailedStep: converge.StepHooks, Message: "hook a.sh (beforeHelm): exit status 1", LastRun: time.Now()},
-		converge.Status{Module: "observed-off", Phase: converge.PhaseDisabled},
+		module.Status{Module: "observed-error", Enabled: true, EnabledByConfig: true, Phase: module.PhaseError, FailedStep: module.StepHooks, Message: "hook a.sh (beforeHelm): exit status 1", LastRun: time.Now()},
+		module.Status{Module: "observed-off", Phase: module.PhaseDisabled},
 	)
 	obs := &phaseRecorder{}
 	w, err := status.New(status.Config{Namespace: "observed"}, testCluster.Client(), dynamicClient(), src, nil, status.WithPhaseObserver(obs))

@@ -16,7 +16,6 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
@@ -170,20 +169,20 @@ func (r *fakeRuntime) running() string {
 
 func (r *fakeRuntime) Ready() <-chan struct{} { return r.ready }
 
-func (r *fakeRuntime) GlobalStatus() converge.GlobalStatus {
-	return converge.GlobalStatus{Phase: converge.PhaseReady}
+func (r *fakeRuntime) GlobalStatus() module.GlobalStatus {
+	return module.GlobalStatus{Phase: module.PhaseReady}
 }
 
-func (r *fakeRuntime) Statuses() []converge.Status {
+func (r *fakeRuntime) Statuses() []module.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case strings.HasSuffix(r.current, "/FAIL"):
-		return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseError, Failures: 3, Message: "render: v3 is broken"}}
+		return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseError, Failures: 3, Message: "render: v3 is broken"}}
 	case strings.HasSuffix(r.current, "/SLOW"):
-		return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseReconciling}}
+		return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseReconciling}}
 	}
-	return []converge.Status{{Module: "demo", Enabled: true, Phase: converge.PhaseReady}}
+	return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseReady}}
 }
 
 // fakeObserver records metrics.

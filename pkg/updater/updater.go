@@ -14,7 +14,6 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
-	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -81,8 +80,8 @@ type Runtime interface {
 // Convergence tells how the bundle in force is doing (*converge.Converger).
 type Convergence interface {
 	Ready() <-chan struct{}
-	GlobalStatus() converge.GlobalStatus
-	Statuses() []converge.Status
+	GlobalStatus() module.GlobalStatus
+	Statuses() []module.Status
 }
 
 // ConfigSource is the accepted configuration (*configstore.Store).
@@ -397,7 +396,7 @@ func (u *Updater) waitStarted(ctx context.Context) bool {
 		case <-u.deps.Convergence.Ready():
 			return true
 		case <-t.C:
-			if u.deps.Convergence.GlobalStatus().Phase == converge.PhaseError {
+			if u.deps.Convergence.GlobalStatus().Phase == module.PhaseError {
 				return true
 			}
 		}

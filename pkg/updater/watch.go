@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seedops/addon-operator/pkg/converge"
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // watchInterval is how often the converge state is looked at after a swap.
@@ -60,7 +60,7 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 			return ctx.Err()
 		case <-deadline.C:
 			err := &ConvergeError{Timeout: timeout}
-			if g.Phase != converge.PhaseReady {
+			if g.Phase != module.PhaseReady {
 				err.Message = g.Message
 			} else if s, ok := firstNotReady(statuses); ok {
 				err.Module, err.Message = s.Module, s.Message
@@ -75,12 +75,12 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 }
 
 // failing returns the first part that failed more than retries+1 times.
-func failing(g converge.GlobalStatus, statuses []converge.Status, retries int) *ConvergeError {
-	if g.Phase == converge.PhaseError && g.Failures > retries {
+func failing(g module.GlobalStatus, statuses []module.Status, retries int) *ConvergeError {
+	if g.Phase == module.PhaseError && g.Failures > retries {
 		return &ConvergeError{Message: g.Message, Failures: g.Failures}
 	}
 	for _, s := range statuses {
-		if s.Phase == converge.PhaseError && s.Failures > retries {
+		if s.Phase == module.PhaseError && s.Failures > retries {
 			return &ConvergeError{Module: s.Module, Message: s.Message, Failures: s.Failures}
 		}
 	}
@@ -89,19 +89,19 @@ func failing(g converge.GlobalStatus, statuses []converge.Status, retries int) *
 
 // converged: the global steps are Ready, every enabled module is Ready and
 // no module is failing or running.
-func converged(g converge.GlobalStatus, statuses []converge.Status) bool {
-	if g.Phase != converge.PhaseReady {
+func converged(g module.GlobalStatus, statuses []module.Status) bool {
+	if g.Phase != module.PhaseReady {
 		return false
 	}
 	_, notReady := firstNotReady(statuses)
 	return !notReady
 }
 
-func firstNotReady(statuses []converge.Status) (converge.Status, bool) {
+func firstNotReady(statuses []module.Status) (module.Status, bool) {
 	for _, s := range statuses {
-		if s.Phase == converge.PhaseError || s.Phase == converge.PhaseReconciling || (s.Enabled && s.Phase != converge.PhaseReady) {
+		if s.Phase == module.PhaseError || s.Phase == module.PhaseReconciling || (s.Enabled && s.Phase != module.PhaseReady) {
 			return s, true
 		}
 	}
-	return converge.Status{}, false
+	return module.Status{}, false
 }
