@@ -37,11 +37,7 @@ func faultBundle(name string) string { return filepath.Join("testdata", "faults"
 // through a test proxy) and waits until it is ready.
 func (e *env) startVia(kubeconfig string) {
 	e.t.Helper()
-	e.op = process.Start(e.t, process.Options{
-		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
-		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
-		Args: e.args,
-	})
+	e.launch(kubeconfig)
 	e.op.WaitReady(e.t, 60*time.Second)
 }
 

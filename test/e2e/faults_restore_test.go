@@ -17,7 +17,6 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/updater"
-	"github.com/seedops/addon-operator/test/process"
 	"github.com/seedops/addon-operator/test/registry"
 )
 
@@ -29,16 +28,6 @@ func extraModule() []moduletest.File {
 		moduletest.Text("modules/020-extra/values.yaml", "extra: {}\n"),
 		moduletest.Text("modules/020-extra/templates/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  added: \"by v1\"\n"),
 	}
-}
-
-// startUnready launches the operator without waiting for readiness.
-func (e *env) startUnready() {
-	e.t.Helper()
-	e.op = process.Start(e.t, process.Options{
-		Binary: binary, Kubeconfig: testCluster.Kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
-		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
-		Args: e.args,
-	})
 }
 
 // helmState is every Helm release's last revision and status.
@@ -80,7 +69,7 @@ func TestRestoreFailsClosedWithoutCacheAndRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.reg.Stop()
-	u.startUnready()
+	u.launch(testCluster.Kubeconfig)
 
 	// Nothing is converged and the reason is reported.
 	u.eventually(30*time.Second, func() string {

@@ -93,12 +93,19 @@ func newEnv(t *testing.T, bundle string, args ...string) *env {
 // start launches the operator and waits until it is ready.
 func (e *env) start() {
 	e.t.Helper()
+	e.launch(testCluster.Kubeconfig)
+	e.op.WaitReady(e.t, 60*time.Second)
+}
+
+// launch starts the operator against the API server of kubeconfig without
+// waiting for readiness.
+func (e *env) launch(kubeconfig string) {
+	e.t.Helper()
 	e.op = process.Start(e.t, process.Options{
-		Binary: binary, Kubeconfig: testCluster.Kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
+		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
 		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
 		Args: e.args,
 	})
-	e.op.WaitReady(e.t, 60*time.Second)
 }
 
 // traceLines returns the trace file's lines.

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,8 +170,21 @@ func TestSignedReleases(t *testing.T) {
 		u.op.Stop(t)
 		moved := u.reg.Ref("addons/moved")
 		u.setOperator(strings.Replace(u.operatorSection("later", ""), u.repo, moved, 1))
-		u.start()
+		u.launch(testCluster.Kubeconfig)
 		u.op.WaitLog(t, `the configured source is \"`+moved+`\"`, 20*time.Second)
+		// It fails closed: nothing runs, the reason is on /readyz, the
+		// installed release stays.
+		u.eventually(20*time.Second, func() string {
+			code, body, err := u.op.Get("/readyz")
+			if err != nil || code != 503 || !strings.Contains(body, "source not allowed") {
+				return fmt.Sprintf("/readyz = %d %q %v", code, body, err)
+			}
+			return ""
+		})
+		u.stays("v5", 3*time.Second)
+		if strings.Contains(u.op.Logs(), "modules converged") {
+			t.Error("the operator converged a bundle while the Deployed release was refused")
+		}
 	})
 }
 
