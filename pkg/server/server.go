@@ -1,6 +1,3 @@
-// Package server is the operator's HTTP endpoint: /healthz, /readyz,
-// /metrics (the operator's own metrics) and /metrics/hooks (metrics that
-// hooks write to METRICS_PATH).
 package server
 
 import (
