@@ -22,4 +22,9 @@
 // bundle. A Source opened with Options.VerifyKeys pulls only bundles with a
 // signature by one of the keys (ErrSignature otherwise), checked before
 // the layer is read.
+//
+// It owns the artifact format, its signatures and the registry wire. It
+// must not import any other package of the operator (reading a bundle's
+// modules is package module's job) and never talks to the Kubernetes API
+// server.
 package bundle

@@ -1,6 +1,7 @@
 package configstore
 
 import (
+	"cmp"
 	"flag"
 	"os"
 )
@@ -32,7 +33,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Namespace:        os.Getenv("ADDON_OPERATOR_NAMESPACE"),
-		ConfigMap:        envOr("ADDON_OPERATOR_CONFIG_MAP", DefaultConfigMap),
+		ConfigMap:        cmp.Or(os.Getenv("ADDON_OPERATOR_CONFIG_MAP"), DefaultConfigMap),
 		RecreateOnDelete: true,
 	}
 }
@@ -56,11 +57,4 @@ func (c Config) configMapName() string {
 		return DefaultConfigMap
 	}
 	return c.ConfigMap
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

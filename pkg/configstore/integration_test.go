@@ -1,7 +1,6 @@
 package configstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/values"
 	"github.com/seedops/addon-operator/test/cluster"
+	"github.com/seedops/addon-operator/test/logbuf"
 )
 
 var testCluster *cluster.Cluster
@@ -42,7 +42,7 @@ type env struct {
 	cfg     Config
 	schemas *fakeSchemas
 	store   *Store
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 }
 
 // newEnv creates a fresh namespace, optionally a ConfigMap with cmData, and
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, cmData map[string]string) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{client: client, cfg: cfg, schemas: newFakeSchemas(), logs: &syncBuffer{}}
+	e := &env{client: client, cfg: cfg, schemas: newFakeSchemas(), logs: &logbuf.Buffer{}}
 	e.store = New(client, cfg, e.schemas, e.logger(t))
 	return e
 }
@@ -608,24 +608,6 @@ func TestDeletedObjectsAreRecreated(t *testing.T) {
 		good = e.store.Current()
 		cmBefore, _ = e.objects(t)
 	}
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // lagging delays every ConfigMap watch event by delay, as a slow watch

@@ -6,7 +6,9 @@ import (
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
-// OperatorKey is the reserved section holding the operator's own settings.
+// OperatorKey is the ConfigMap data key of the reserved section that holds
+// the operator's own settings (parsed by updater). It is the one spelling of
+// that key: code that means this section uses the constant.
 const OperatorKey = "operator"
 
 // enabledSuffix ends the keys that switch a module on or off.

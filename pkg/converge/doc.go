@@ -21,4 +21,9 @@
 // A failing module does not block others: its error is recorded in its
 // status and the module alone is re-run after a backoff (the queue's
 // backoff settings), until it succeeds or its configuration changes.
+//
+// It owns module states and the order of lifecycle steps. It must not import
+// operator, updater, status or debug (they build on it) and never talks to
+// the API server itself: Helm, hooks and the config store do, behind the
+// small interfaces it declares.
 package converge

@@ -1,7 +1,6 @@
 package converge_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/values"
+	"github.com/seedops/addon-operator/test/logbuf"
 )
 
 // timeout bounds every wait; reaching it fails the test.
@@ -471,24 +471,6 @@ func (q *recordingQueues) len() int {
 	return len(q.added)
 }
 
-// syncBuffer is a log sink shared by goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is a Converger on a bundle written to a temporary directory, with
 // fakes for every collaborator and a real queue.Set. Set the fakes' funcs
 // before start.
@@ -573,7 +555,7 @@ func (h *harness) start(snap configstore.Snapshot) {
 func (h *harness) startWith(first configstore.Event) {
 	t := h.t
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {

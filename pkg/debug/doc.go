@@ -38,4 +38,8 @@
 // Extending: an endpoint that needs the leader's parts is a field of
 // Sources and a route in handlers.go; its command is an entry of the
 // command table in cli.go.
+//
+// It owns the socket API and the CLI. It must not import operator or status
+// and never talks to the API server itself: it reads through Sources, and
+// approving a release goes through the updater.
 package debug

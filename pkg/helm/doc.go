@@ -15,4 +15,8 @@
 //
 // Client methods are safe for concurrent use; calls for the same release are
 // serialized, calls for different releases run in parallel.
+//
+// It owns Helm releases and their records. It must not import module or
+// converge: callers pass the chart directory and the values; what a failed
+// deploy means for the module is theirs.
 package helm

@@ -1,12 +1,3 @@
-// Package hook runs hooks: executables bound to lifecycle events, schedules
-// and Kubernetes events, speaking the shell-operator / addon-operator hook
-// protocol (`--config`, binding context files, values and config-values JSON
-// patches, Kubernetes object patches, metrics).
-//
-// The Kubernetes and schedule machinery (kube events manager, schedule
-// manager, hook config conversion, binding contexts, object patcher) is
-// shell-operator's, used as a library; this package wires it to the
-// operator's values and queues.
 package hook
 
 import (

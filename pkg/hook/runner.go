@@ -2,6 +2,7 @@ package hook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -59,7 +60,7 @@ type Config struct {
 // BindFlags registers the runner's flags with their defaults.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Timeout, "hook-timeout", 10*time.Minute, "kill a hook that runs longer than this")
-	fs.StringVar(&c.TmpDir, "tmp-dir", envOr("ADDON_OPERATOR_TMP_DIR", filepath.Join(os.TempDir(), "addon-operator")), "directory for hook input and output files (env ADDON_OPERATOR_TMP_DIR)")
+	fs.StringVar(&c.TmpDir, "tmp-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_TMP_DIR"), filepath.Join(os.TempDir(), "addon-operator")), "directory for hook input and output files (env ADDON_OPERATOR_TMP_DIR)")
 	fs.IntVar(&c.LogLimit, "hook-log-limit", 1<<20, "bytes of hook stdout/stderr logged per run; the rest is dropped")
 	fs.Var((*byteSize)(&c.MemoryLimit), "hook-memory-limit", "data memory limit of each hook process, e.g. 512Mi or 1Gi (RLIMIT_DATA); 0 means no limit")
 }
@@ -81,13 +82,6 @@ func (b *byteSize) Set(s string) error {
 	}
 	*b = byteSize(v)
 	return nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // Runner executes hook processes. It is safe for concurrent use; each run

@@ -1,7 +1,3 @@
-// Package metrics holds the operator's own Prometheus collectors, named
-// after flant/addon-operator's self-metrics (prefix addon_operator_) where
-// the peer has one. Other packages report through the methods here; none of
-// them imports Prometheus.
 package metrics
 
 import (

@@ -30,4 +30,8 @@
 //     two directories that make the same module name, two modules whose
 //     values or enable keys collide, and a module whose values key is
 //     reserved ("global", "operator").
+//
+// It owns the bundle's on-disk layout and the model read from it. It must
+// not import converge, hook, helm or configstore: running hooks, deploying
+// charts and reading the ConfigMap are theirs.
 package module

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"cmp"
 	"flag"
 	"os"
 	"strings"
@@ -51,11 +52,11 @@ type Config struct {
 // BindFlags registers all flags.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty means in-cluster (env KUBECONFIG)")
-	fs.StringVar(&c.BundleDir, "bundle-dir", envFirst(".", "ADDON_OPERATOR_BUNDLE_DIR"), "bundle directory with values.yaml, modules/ and global-hooks/ (env ADDON_OPERATOR_BUNDLE_DIR)")
-	fs.StringVar(&c.ModulesDir, "modules-dir", envFirst("", "ADDON_OPERATOR_MODULES_DIR", "MODULES_DIR"), "modules directories, colon-separated (env MODULES_DIR); default <bundle-dir>/modules")
-	fs.StringVar(&c.GlobalHooksDir, "global-hooks-dir", envFirst("", "ADDON_OPERATOR_GLOBAL_HOOKS_DIR", "GLOBAL_HOOKS_DIR"), "global hooks directory (env GLOBAL_HOOKS_DIR); default <bundle-dir>/global-hooks")
-	fs.StringVar(&c.LogLevel, "log-level", envFirst("info", "LOG_LEVEL"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", envFirst("text", "LOG_TYPE"), "text or json (env LOG_TYPE)")
+	fs.StringVar(&c.BundleDir, "bundle-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_BUNDLE_DIR"), "."), "bundle directory with values.yaml, modules/ and global-hooks/ (env ADDON_OPERATOR_BUNDLE_DIR)")
+	fs.StringVar(&c.ModulesDir, "modules-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_MODULES_DIR"), os.Getenv("MODULES_DIR")), "modules directories, colon-separated (env MODULES_DIR); default <bundle-dir>/modules")
+	fs.StringVar(&c.GlobalHooksDir, "global-hooks-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_GLOBAL_HOOKS_DIR"), os.Getenv("GLOBAL_HOOKS_DIR")), "global hooks directory (env GLOBAL_HOOKS_DIR); default <bundle-dir>/global-hooks")
+	fs.StringVar(&c.LogLevel, "log-level", cmp.Or(os.Getenv("LOG_LEVEL"), "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", cmp.Or(os.Getenv("LOG_TYPE"), "text"), "text or json (env LOG_TYPE)")
 	c.Store.BindFlags(fs)
 	c.Helm.BindFlags(fs)
 	c.Hook.BindFlags(fs)
@@ -78,13 +79,4 @@ func (c *Config) Paths() module.Paths {
 		p.GlobalHooksDir = c.GlobalHooksDir
 	}
 	return p
-}
-
-func envFirst(def string, keys ...string) string {
-	for _, k := range keys {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return def
 }

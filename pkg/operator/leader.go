@@ -38,7 +38,7 @@ func (c *HAConfig) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.LeaseDuration, "ha-lease-duration", 15*time.Second, "how long a leader's lease lasts without renewal, in whole seconds; a follower takes over after it. At least 1s longer than --ha-renew-deadline")
 	fs.DurationVar(&c.RenewDeadline, "ha-renew-deadline", 10*time.Second, "the leader gives up leadership, stops its work and exits when it cannot renew within this time")
 	fs.DurationVar(&c.RetryPeriod, "ha-retry-period", 2*time.Second, "how often candidates try to acquire or renew the lease")
-	fs.StringVar(&c.Identity, "ha-identity", envFirst("", "POD_NAME"), "this replica's identity in the Lease (env POD_NAME); default hostname-pid")
+	fs.StringVar(&c.Identity, "ha-identity", os.Getenv("POD_NAME"), "this replica's identity in the Lease (env POD_NAME); default hostname-pid")
 }
 
 // minHandover is the least margin between the renew deadline and the lease

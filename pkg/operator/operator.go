@@ -1,5 +1,3 @@
-// Package operator is the composition root: it builds every part from the
-// Config and runs them together until the context is done or one fails.
 package operator
 
 import (

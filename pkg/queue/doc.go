@@ -25,4 +25,7 @@
 //
 // Every method of Set is safe for concurrent use, before, during and after
 // Start.
+//
+// It must not import any other package of the operator: it knows nothing of
+// hooks, modules or Helm, and never talks to the API server.
 package queue

@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/queue"
+	"github.com/seedops/addon-operator/test/logbuf"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -22,7 +22,7 @@ type harness struct {
 	set  *queue.Set
 	clk  *clocktesting.FakeClock
 	obs  *recordingObserver
-	logs *syncBuffer
+	logs *logbuf.Buffer
 
 	cancel context.CancelFunc
 	done   chan error
@@ -30,7 +30,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg queue.Config) *harness {
 	t.Helper()
-	h := &harness{clk: clocktesting.NewFakeClock(t0), obs: &recordingObserver{}, logs: &syncBuffer{}}
+	h := &harness{clk: clocktesting.NewFakeClock(t0), obs: &recordingObserver{}, logs: &logbuf.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	set, err := queue.New(cfg, log, queue.WithClock(h.clk), queue.WithObserver(h.obs))
 	if err != nil {
@@ -228,22 +228,4 @@ func (o *recordingObserver) events() ([]lengthEvent, []waitEvent, []finishEvent)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]lengthEvent(nil), o.lengths...), append([]waitEvent(nil), o.waits...), append([]finishEvent(nil), o.finished...)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,11 +1,3 @@
-// Package schema validates values sections against OpenAPI v3 schemas and
-// fills in their defaults, the way modules written for flant/addon-operator
-// declare them in openapi/config-values.yaml and openapi/values.yaml.
-//
-// A loaded Schema is read-only and safe for concurrent use; every method
-// returns new data and never modifies its arguments. Validation messages name
-// field paths and expectations but never quote the values, which may be
-// secret.
 package schema
 
 import (

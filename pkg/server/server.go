@@ -1,9 +1,7 @@
-// Package server is the operator's HTTP endpoint: /healthz, /readyz,
-// /metrics (the operator's own metrics) and /metrics/hooks (metrics that
-// hooks write to METRICS_PATH).
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -27,15 +25,8 @@ type Config struct {
 // BindFlags registers --listen-address and --listen-port, defaulting to
 // ADDON_OPERATOR_LISTEN_ADDRESS / ADDON_OPERATOR_LISTEN_PORT, then 0.0.0.0:9650.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Address, "listen-address", envOr("ADDON_OPERATOR_LISTEN_ADDRESS", "0.0.0.0"), "HTTP listen address (env ADDON_OPERATOR_LISTEN_ADDRESS)")
-	fs.StringVar(&c.Port, "listen-port", envOr("ADDON_OPERATOR_LISTEN_PORT", "9650"), "HTTP listen port (env ADDON_OPERATOR_LISTEN_PORT)")
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
+	fs.StringVar(&c.Address, "listen-address", cmp.Or(os.Getenv("ADDON_OPERATOR_LISTEN_ADDRESS"), "0.0.0.0"), "HTTP listen address (env ADDON_OPERATOR_LISTEN_ADDRESS)")
+	fs.StringVar(&c.Port, "listen-port", cmp.Or(os.Getenv("ADDON_OPERATOR_LISTEN_PORT"), "9650"), "HTTP listen port (env ADDON_OPERATOR_LISTEN_PORT)")
 }
 
 // Readiness reports whether the operator is ready; nil means ready.

@@ -12,4 +12,8 @@
 //
 // ConfigEvents records a Warning Event on the ConfigMap for each rejected
 // configuration, once per distinct consecutive rejection.
+//
+// It owns the Module objects and those Events. It only reports: it must not
+// write the ConfigMap, Helm releases or module state, and must not import
+// updater or operator.
 package status

@@ -46,4 +46,8 @@
 // older than what is installed. The built-in bundle is used only when no
 // release is Deployed. With the source unreachable later on, the running
 // bundle stays and the error is reported.
+//
+// It owns the Release objects and the bundle cache. It must not import
+// helm, hook or operator: it never runs hooks or Helm itself and swaps
+// bundles only through converge.
 package updater

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -304,24 +306,6 @@ func (r *restoreReports) get() (error, int) {
 // operator reads the ConfigMap's for each restore attempt.
 func (w *world) section(context.Context) values.Values { return w.cfg.Current().Operator }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // world is an Updater with fakes and a layout source.
 type world struct {
 	t        *testing.T
@@ -330,7 +314,7 @@ type world struct {
 	releases *memReleases
 	obs      *fakeObserver
 	cfg      *fakeConfig
-	clock    *clock
+	clock    *clocktesting.FakeClock
 	timer    *fakeTimer
 	restores *restoreReports
 	source   string
@@ -340,7 +324,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}, timer: newFakeTimer(), restores: &restoreReports{}}
+	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)), timer: newFakeTimer(), restores: &restoreReports{}}
 	w.releases = newMemReleases(w.clock.Now)
 	w.source = filepath.Join(t.TempDir(), "layout")
 	w.cacheDir = filepath.Join(t.TempDir(), "cache")

@@ -219,7 +219,7 @@ func TestPolicy(t *testing.T) {
 		if msg := w.releases.byVersion(t, "v1.0.0").Message; msg != "waiting for an update window (next opens Mon 2026-11-23 22:00 UTC)" {
 			t.Errorf("message = %q", msg)
 		}
-		w.clock.set(time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC))
+		w.clock.SetTime(time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC))
 		w.u.check(ctx, s)
 		w.wantRunning("one")
 	})

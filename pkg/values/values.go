@@ -1,9 +1,3 @@
-// Package values holds the operator's values: JSON-shaped trees of settings
-// that hooks read and patch and that Helm renders charts with.
-//
-// Everything here is pure: no I/O, no clocks, no goroutines. A Values is never
-// mutated by the functions of this package; they return new trees that share
-// nothing with their inputs, so results may be handed to other goroutines.
 package values
 
 import (

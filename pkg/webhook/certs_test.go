@@ -17,29 +17,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 var testHosts = []string{"addon-operator-webhook.addons.svc"}
 
-func newCerts(client kubernetes.Interface, clk *clock, hosts []string) *certs {
+func newCerts(client kubernetes.Interface, clk *clocktesting.FakeClock, hosts []string) *certs {
 	return &certs{
 		client: client, namespace: testNS, secret: DefaultTLSSecret, hosts: hosts,
 		validity: DefaultCertValidity, rotateBefore: DefaultRotateBefore, now: clk.Now, log: discardLog(),
@@ -77,7 +60,7 @@ func writes(client *fake.Clientset) int {
 func TestCertsLifecycle(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
-	clk := &clock{now: t0}
+	clk := clocktesting.NewFakeClock(t0)
 	c := newCerts(client, clk, testHosts)
 
 	if _, err := c.getCertificate(nil); err == nil {
@@ -100,7 +83,7 @@ func TestCertsLifecycle(t *testing.T) {
 
 	t.Run("a good certificate is kept", func(t *testing.T) {
 		before := writes(client)
-		clk.Set(t0.Add(300 * 24 * time.Hour))
+		clk.SetTime(t0.Add(300 * 24 * time.Hour))
 		if _, err := syncCerts(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +96,7 @@ func TestCertsLifecycle(t *testing.T) {
 	})
 
 	t.Run("renewed 30 days before expiry and reloaded", func(t *testing.T) {
-		clk.Set(t0.Add(336 * 24 * time.Hour))
+		clk.SetTime(t0.Add(336 * 24 * time.Hour))
 		ca, err := syncCerts(ctx, c)
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +117,7 @@ func TestCertsLifecycle(t *testing.T) {
 	})
 
 	t.Run("an expired certificate is replaced", func(t *testing.T) {
-		clk.Set(t0.Add(3 * 365 * 24 * time.Hour))
+		clk.SetTime(t0.Add(3 * 365 * 24 * time.Hour))
 		if _, err := syncCerts(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +158,7 @@ func TestCertsRepairsSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset(tt.stored)
-			c := newCerts(client, &clock{now: t0}, testHosts)
+			c := newCerts(client, clocktesting.NewFakeClock(t0), testHosts)
 			if _, err := syncCerts(context.Background(), c); err != nil {
 				t.Fatal(err)
 			}
@@ -193,7 +176,7 @@ func TestCertsRepairsSecret(t *testing.T) {
 func TestCertsReplicasShare(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
-	clk := &clock{now: t0}
+	clk := clocktesting.NewFakeClock(t0)
 	c := newCerts(client, clk, testHosts)
 	secrets := corev1.SchemeGroupVersion.WithResource("secrets")
 	winner := func(now time.Time) certBundle {
@@ -228,7 +211,7 @@ func TestCertsReplicasShare(t *testing.T) {
 	}
 
 	// The other replica renews between our read and our update.
-	clk.Set(t0.Add(340 * 24 * time.Hour))
+	clk.SetTime(t0.Add(340 * 24 * time.Hour))
 	var renewed certBundle
 	conflictOnce := sync.Once{}
 	client.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {

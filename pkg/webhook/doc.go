@@ -13,4 +13,9 @@
 // ValidatingWebhookConfiguration and keeps its caBundle in line with the
 // Secret. failurePolicy is Ignore: when no replica answers, edits pass and
 // the operator's own check at load still applies.
+//
+// It owns the admission endpoint, its TLS Secret and the
+// ValidatingWebhookConfiguration. It only answers admission reviews: it
+// never writes the ConfigMap or its Secret, and must not import converge or
+// updater.
 package webhook

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -25,7 +26,7 @@ const testNS = "addons"
 type fakeSchemas struct{}
 
 func (fakeSchemas) KnownSection(key string) bool {
-	return key == "global" || key == "operator" || key == "echo"
+	return key == "global" || key == configstore.OperatorKey || key == "echo"
 }
 
 func (fakeSchemas) ValidateSection(key string, v values.Values) error {

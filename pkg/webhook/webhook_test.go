@@ -15,6 +15,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 )
@@ -48,7 +49,7 @@ func eventually(t *testing.T, timeout time.Duration, cond func() string) {
 // serves a renewed certificate on new connections without a restart.
 func TestWebhookServesAndRotates(t *testing.T) {
 	client := fake.NewClientset()
-	clk := &clock{now: time.Now()}
+	clk := clocktesting.NewFakeClock(time.Now())
 	port := freePort(t)
 	url := "https://127.0.0.1:" + strconv.Itoa(port) + Path
 	cfg := Config{Enabled: true, Address: "127.0.0.1", Port: port, URL: url, CertValidity: DefaultCertValidity, RotateBefore: DefaultRotateBefore, CheckInterval: 20 * time.Millisecond}
@@ -122,7 +123,7 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		t.Error("a bad enabled flag was allowed over TLS")
 	}
 
-	clk.Set(clk.Now().Add(DefaultCertValidity - DefaultRotateBefore + time.Hour))
+	clk.SetTime(clk.Now().Add(DefaultCertValidity - DefaultRotateBefore + time.Hour))
 	eventually(t, 5*time.Second, func() string {
 		if serial, _ := connect(); serial == first {
 			return "still serving the certificate that expires within --webhook-cert-rotate-before"

@@ -1,5 +1,3 @@
-// Package moduletest writes bundle directories for tests, with the file
-// modes hooks need. It is for tests only.
 package moduletest
 
 import (

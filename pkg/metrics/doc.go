@@ -1,0 +1,9 @@
+// Package metrics holds the operator's own Prometheus collectors, named
+// after flant/addon-operator's self-metrics (prefix addon_operator_) where
+// the peer has one. Other packages report the operator's own metrics
+// through the methods here rather than declaring collectors of their own.
+//
+// It owns the names, help texts and labels of those collectors. It must not
+// import other packages of the operator and never serves HTTP: package
+// server exposes the registry.
+package metrics
