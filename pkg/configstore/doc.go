@@ -15,8 +15,8 @@
 // wrong: it is ignored and listed in Snapshot.Unknown (a module a release
 // dropped, or one only a newer release has).
 //
-// It owns those two objects and the section keys (OperatorKey is the one
-// spelling of "operator"); no other package writes them. It must not import
+// It owns those two objects and the section keys (values.OperatorKey is the
+// one spelling of "operator"); no other package writes them. It must not import
 // module, converge or updater: it checks sections through the Schemas
 // interface it declares.
 package configstore

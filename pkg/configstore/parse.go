@@ -83,8 +83,8 @@ func check(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 			}
 			out.cmParts[key] = v
 		default:
-			if key == values.GlobalKey+enabledSuffix || key == OperatorKey+enabledSuffix {
-				errs = append(errs, fmt.Errorf("configmap key %q: %w: %q and %q cannot be switched off; remove the key", key, ErrUnknownKey, values.GlobalKey, OperatorKey))
+			if key == values.GlobalKey+enabledSuffix || key == values.OperatorKey+enabledSuffix {
+				errs = append(errs, fmt.Errorf("configmap key %q: %w: %q and %q cannot be switched off; remove the key", key, ErrUnknownKey, values.GlobalKey, values.OperatorKey))
 				continue
 			}
 			out.snap.Unknown = append(out.snap.Unknown, unknownKeyError(fromConfigMap, key).Error())
@@ -122,7 +122,7 @@ func check(cm map[string]string, secret map[string][]byte, schemas Schemas) (par
 		switch key {
 		case values.GlobalKey:
 			out.snap.Global = section
-		case OperatorKey:
+		case values.OperatorKey:
 			out.snap.Operator = section
 		default:
 			out.snap.Modules[key] = section
@@ -152,7 +152,7 @@ const (
 // may still be a section of its own.
 func classify(key string, schemas Schemas) (keyKind, string) {
 	if module, ok := strings.CutSuffix(key, enabledSuffix); ok && module != "" &&
-		module != values.GlobalKey && module != OperatorKey && schemas.KnownSection(module) {
+		module != values.GlobalKey && module != values.OperatorKey && schemas.KnownSection(module) {
 		return keyEnabled, module
 	}
 	if schemas.KnownSection(key) {
@@ -167,7 +167,7 @@ func unknownKeyError(from, key string) error {
 	if module, ok := strings.CutSuffix(key, enabledSuffix); ok && module != "" {
 		return fmt.Errorf("%s key %q: %w: no module of the running bundle has values key %q; ignored", from, key, ErrUnknownKey, module)
 	}
-	return fmt.Errorf("%s key %q: %w: no module of the running bundle has this values key (not %q, %q or a module's values key); ignored", from, key, ErrUnknownKey, values.GlobalKey, OperatorKey)
+	return fmt.Errorf("%s key %q: %w: no module of the running bundle has this values key (not %q, %q or a module's values key); ignored", from, key, ErrUnknownKey, values.GlobalKey, values.OperatorKey)
 }
 
 // violations splits a section's schema error into one error per

@@ -6,11 +6,6 @@ import (
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
-// OperatorKey is the ConfigMap data key of the reserved section that holds
-// the operator's own settings (parsed by updater). It is the one spelling of
-// that key: code that means this section uses the constant.
-const OperatorKey = "operator"
-
 // enabledSuffix ends the keys that switch a module on or off.
 const enabledSuffix = "Enabled"
 
@@ -50,7 +45,7 @@ func (s Snapshot) Section(key string) values.Values {
 	switch key {
 	case values.GlobalKey:
 		return s.Global.DeepCopy()
-	case OperatorKey:
+	case values.OperatorKey:
 		return s.Operator.DeepCopy()
 	}
 	return s.Modules[key].DeepCopy()
@@ -89,7 +84,7 @@ func (s Snapshot) sections() map[string]values.Values {
 		out[values.GlobalKey] = s.Global
 	}
 	if len(s.Operator) > 0 {
-		out[OperatorKey] = s.Operator
+		out[values.OperatorKey] = s.Operator
 	}
 	return out
 }

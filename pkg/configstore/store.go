@@ -340,7 +340,7 @@ func changedKeys(c Change) []string {
 		keys = append(keys, values.GlobalKey)
 	}
 	if c.Operator {
-		keys = append(keys, OperatorKey)
+		keys = append(keys, values.OperatorKey)
 	}
 	keys = append(keys, c.Modules...)
 	for _, k := range c.Enabled {

@@ -55,7 +55,7 @@ func (b *Bundle) ModuleByValuesKey(key string) *Module {
 }
 
 // reservedKeys are top-level values and ConfigMap keys that are not modules.
-var reservedKeys = []string{values.GlobalKey, "operator"}
+var reservedKeys = []string{values.GlobalKey, values.OperatorKey}
 
 // Load reads the bundle at p. It only reads files. Warnings (skipped
 // directories, hooks that are not executable) go to log; a nil log

@@ -31,7 +31,13 @@
 //     values or enable keys collide, and a module whose values key is
 //     reserved ("global", "operator").
 //
+// It also holds Loaded (a bundle with its hooks' configurations, what the
+// converger runs and the updater swaps) and the types of a module's status
+// (Status, GlobalStatus, Phase, Step), so that status, debug and updater
+// need not import the control loop.
+//
 // It owns the bundle's on-disk layout and the model read from it. It must
-// not import converge, hook, helm or configstore: running hooks, deploying
-// charts and reading the ConfigMap are theirs.
+// not import converge or configstore, and it runs nothing itself: it uses
+// hook's and helm's types only; running hooks, deploying charts and reading
+// the ConfigMap are theirs.
 package module

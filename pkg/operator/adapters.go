@@ -71,7 +71,7 @@ func (s *bundleSchemas) bundle() *module.Bundle {
 // values key in the bundle.
 func (s *bundleSchemas) KnownSection(key string) bool {
 	switch key {
-	case values.GlobalKey, configstore.OperatorKey:
+	case values.GlobalKey, values.OperatorKey:
 		return true
 	}
 	return s.bundle().ModuleByValuesKey(key) != nil
@@ -84,7 +84,7 @@ func (s *bundleSchemas) ValidateSection(key string, v values.Values) error {
 	switch key {
 	case values.GlobalKey:
 		return b.GlobalSchema.ValidateConfig(key, v)
-	case configstore.OperatorKey:
+	case values.OperatorKey:
 		return updater.Validate(v)
 	}
 	if m := b.ModuleByValuesKey(key); m != nil {

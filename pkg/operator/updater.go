@@ -109,7 +109,7 @@ func operatorSection(ctx context.Context, client kubernetes.Interface, c configs
 		}
 		return nil
 	}
-	v, err := values.FromYAML([]byte(cm.Data[configstore.OperatorKey]))
+	v, err := values.FromYAML([]byte(cm.Data[values.OperatorKey]))
 	if err != nil {
 		return nil
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
-	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/schema"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -81,7 +80,7 @@ func Validate(v values.Values) error {
 // ParseSettings validates the "operator" section (see Validate) and returns
 // it parsed. An empty section gives zero Settings (updates off).
 func ParseSettings(v values.Values) (Settings, error) {
-	if err := settingsSchema.Validate(configstore.OperatorKey, v); err != nil {
+	if err := settingsSchema.Validate(values.OperatorKey, v); err != nil {
 		return Settings{}, err
 	}
 	var raw struct {
@@ -108,7 +107,7 @@ func ParseSettings(v values.Values) (Settings, error) {
 		} `json:"registry"`
 	}
 	if err := json.Unmarshal(v.JSON(), &raw); err != nil {
-		return Settings{}, fmt.Errorf("%s: %w", configstore.OperatorKey, err)
+		return Settings{}, fmt.Errorf("%s: %w", values.OperatorKey, err)
 	}
 	s := Settings{
 		Channel: raw.ReleaseChannel, Source: raw.Source, Mode: raw.Update.Mode,
@@ -121,34 +120,34 @@ func ParseSettings(v values.Values) (Settings, error) {
 	var errs []error
 	if s.Source != "" {
 		if err := bundle.CheckRef(s.Source); err != nil {
-			errs = append(errs, fmt.Errorf("%s.source: %w", configstore.OperatorKey, err))
+			errs = append(errs, fmt.Errorf("%s.source: %w", values.OperatorKey, err))
 		}
 	}
 	if raw.Update.PollInterval != "" {
 		d, err := time.ParseDuration(raw.Update.PollInterval)
 		if err != nil || d < minPollInterval {
-			errs = append(errs, fmt.Errorf("%s.update.pollInterval: want a duration such as 1m, at least %s", configstore.OperatorKey, minPollInterval))
+			errs = append(errs, fmt.Errorf("%s.update.pollInterval: want a duration such as 1m, at least %s", values.OperatorKey, minPollInterval))
 		}
 		s.PollInterval = d
 	}
 	if raw.Update.Rollback.Timeout != "" {
 		d, err := time.ParseDuration(raw.Update.Rollback.Timeout)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s.update.rollback.timeout: want a positive duration such as 10m", configstore.OperatorKey))
+			errs = append(errs, fmt.Errorf("%s.update.rollback.timeout: want a positive duration such as 10m", values.OperatorKey))
 		}
 		s.Timeout = d
 	}
 	for i, w := range raw.Update.Windows {
 		win, err := parseWindow(w.Days, w.From, w.To)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s.update.windows[%d]: %w", configstore.OperatorKey, i, err))
+			errs = append(errs, fmt.Errorf("%s.update.windows[%d]: %w", values.OperatorKey, i, err))
 			continue
 		}
 		s.Windows = append(s.Windows, win)
 	}
 	if s.RegistryCA != "" {
 		if err := checkPEM([]byte(s.RegistryCA)); err != nil {
-			errs = append(errs, fmt.Errorf("%s.registry.ca: %w", configstore.OperatorKey, err))
+			errs = append(errs, fmt.Errorf("%s.registry.ca: %w", values.OperatorKey, err))
 		}
 	}
 	if len(errs) > 0 {

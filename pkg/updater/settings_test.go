@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -156,7 +155,7 @@ func TestExampleOperatorSection(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cm); err != nil {
 		t.Fatal(err)
 	}
-	v, err := values.FromYAML([]byte(cm.Data[configstore.OperatorKey]))
+	v, err := values.FromYAML([]byte(cm.Data[values.OperatorKey]))
 	if err != nil {
 		t.Fatal(err)
 	}

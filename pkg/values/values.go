@@ -19,6 +19,11 @@ type Values map[string]any
 // GlobalKey is the top-level key of global values.
 const GlobalKey = "global"
 
+// OperatorKey is the ConfigMap data key of the reserved section that holds
+// the operator's own settings (parsed by updater), never a module's. It is
+// the one spelling of that key: code that means this section uses it.
+const OperatorKey = "operator"
+
 // FromYAML parses a YAML (or JSON) document that must be a map. Empty input
 // gives empty Values. Errors carry the parser's line number.
 func FromYAML(data []byte) (Values, error) {

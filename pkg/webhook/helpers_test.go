@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -26,7 +25,7 @@ const testNS = "addons"
 type fakeSchemas struct{}
 
 func (fakeSchemas) KnownSection(key string) bool {
-	return key == "global" || key == configstore.OperatorKey || key == "echo"
+	return key == "global" || key == values.OperatorKey || key == "echo"
 }
 
 func (fakeSchemas) ValidateSection(key string, v values.Values) error {
