@@ -125,7 +125,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	srv := server.New(cfg.Server, reg, hookMetrics, leader.ready, log)
 	dbg := debug.NewServer(cfg.Debug, log)
 	work := func(ctx context.Context) error {
-		return runLeader(ctx, cfg, restCfg, schemas, hooks, runner, m, hookMetrics, &leader, dbg, log)
+		return runLeader(ctx, process{
+			cfg: cfg, restCfg: restCfg, schemas: schemas, hooks: hooks, runner: runner,
+			metrics: m, hookMetrics: hookMetrics, leader: &leader, debug: dbg, log: log,
+		})
 	}
 
 	var lock resourcelock.Interface
@@ -161,10 +164,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return g.Wait()
 }
 
+// process holds the parts every replica builds once, before and whether or
+// not it leads; runLeader builds the rest from them.
+type process struct {
+	cfg         Config
+	restCfg     *rest.Config
+	schemas     *bundleSchemas
+	hooks       module.Loaded
+	runner      *hook.Runner
+	metrics     *metrics.Metrics
+	hookMetrics *prometheus.Registry
+	leader      *leaderState
+	debug       *debug.Server
+	log         *slog.Logger
+}
+
 // runLeader runs everything that reads or changes the cluster on the
 // operator's behalf: the config store, hooks, queues, Helm and the
 // converger. Only one replica runs it at a time (see elect).
-func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *bundleSchemas, hooks module.Loaded, runner *hook.Runner, m *metrics.Metrics, hookMetrics *prometheus.Registry, leader *leaderState, dbg *debug.Server, log *slog.Logger) error {
+func runLeader(ctx context.Context, p process) error {
+	cfg, restCfg, schemas, hooks, runner, m, log := p.cfg, p.restCfg, p.schemas, p.hooks, p.runner, p.metrics, p.log
 	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
 	if err != nil {
 		return err
@@ -187,7 +206,7 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 		cfgEvents.Observe(ev)
 	})
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
-	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, leader, m, log)
+	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, p.leader, m, log)
 	if err != nil {
 		return nil // ctx is done
 	}
@@ -205,7 +224,7 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	monitor.WatchPending(cfg.Store.Namespace, cmp.Or(cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
 	var conv *converge.Converger
-	engine, err := hook.NewEngine(restCfg, hookMetrics, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
+	engine, err := hook.NewEngine(restCfg, p.hookMetrics, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
 	if err != nil {
 		return err
 	}
@@ -220,9 +239,9 @@ func runLeader(ctx context.Context, cfg Config, restCfg *rest.Config, schemas *b
 	if err != nil {
 		return err
 	}
-	leader.lead(conv.Ready())
-	dbg.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}})
-	defer dbg.Follow()
+	p.leader.lead(conv.Ready())
+	p.debug.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}})
+	defer p.debug.Follow()
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Start(ctx) })
