@@ -140,8 +140,11 @@ func (c *Converger) Ready() <-chan struct{} { return c.ready }
 // Start queues the startup work once a configuration is accepted (rejected
 // configurations before it are reported and otherwise ignored), then turns
 // configuration events and healing signals into tasks until ctx is done.
-// healing delivers release names whose objects went missing.
-func (c *Converger) Start(ctx context.Context, healing <-chan string) error {
+// healing delivers release names whose objects went missing; hookEvents
+// the hook engine's events (*hook.Engine.Events), each passed to
+// OnHookEvent, also before a configuration is accepted. Start handles one
+// event at a time and never blocks on a send.
+func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents <-chan hook.Event) error {
 	events := c.deps.Config.Events()
 	// The first accepted event carries the configuration the startup runs
 	// with.
@@ -152,6 +155,8 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string) error {
 		case ev := <-events:
 			c.reportConfig(ev)
 			accepted = ev.Err == nil
+		case ev := <-hookEvents:
+			c.OnHookEvent(ev)
 		}
 	}
 	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
@@ -168,6 +173,8 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string) error {
 				c.log.Info("release objects missing, re-applying", "module", name)
 				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, "Healing"))
 			}
+		case ev := <-hookEvents:
+			c.OnHookEvent(ev)
 		}
 	}
 }

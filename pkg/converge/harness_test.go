@@ -574,7 +574,7 @@ func (h *harness) startWith(first configstore.Event) {
 	ctx, cancel := context.WithCancel(context.Background())
 	queuesDone, convDone := make(chan error, 1), make(chan error, 1)
 	go func() { queuesDone <- set.Start(ctx) }()
-	go func() { convDone <- h.conv.Start(ctx, h.healing) }()
+	go func() { convDone <- h.conv.Start(ctx, h.healing, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		for name, done := range map[string]chan error{"queues": queuesDone, "converger": convDone} {

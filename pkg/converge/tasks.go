@@ -137,8 +137,8 @@ func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
 	return w.c.runEventHook(ctx, w.ev, w.activation, log)
 }
 
-// OnHookEvent is the hook engine's handler: it queues the hook run. It
-// never blocks.
+// OnHookEvent queues the run of a hook engine's event; Start calls it for
+// every event it reads. It never blocks and is safe for concurrent use.
 func (c *Converger) OnHookEvent(ev hook.Event) {
 	activation := "Kubernetes"
 	if len(ev.Contexts) > 0 && ev.Contexts[0].Metadata.BindingType == "schedule" {

@@ -46,15 +46,15 @@ type Event struct {
 // Engine connects hooks to shell-operator's kube events manager and
 // schedule manager, and applies what hooks ask of the cluster. Hooks are
 // registered with Enable and removed with Disable; events of enabled hooks
-// reach the handler passed to NewEngine, from the Engine's own goroutine:
-// the handler must not block (queue the work).
+// are sent on Events by Start, one at a time and in order: Start waits for
+// each to be received, so the reader must not block (queue the work).
 type Engine struct {
 	client  *klient.Client
 	kem     kubeeventsmanager.KubeEventsManager
 	sm      schedulemanager.ScheduleManager
 	patcher *object_patch.ObjectPatcher
 	metrics *metricsstorage.MetricStorage
-	handle  func(Event)
+	events  chan Event
 	log     *slog.Logger
 	libLog  *dlog.Logger
 
@@ -65,7 +65,7 @@ type Engine struct {
 // NewEngine connects to the API server. Metrics hooks write to
 // METRICS_PATH are registered on hookMetrics; libLog receives
 // shell-operator's own logs.
-func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, handle func(Event), log *slog.Logger, libLog *dlog.Logger) (*Engine, error) {
+func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Logger, libLog *dlog.Logger) (*Engine, error) {
 	client := klient.New(klient.WithLogger(libLog))
 	client.WithRestConfig(rest.CopyConfig(cfg))
 	client.WithRateLimiterSettings(cfg.QPS, cfg.Burst)
@@ -86,15 +86,20 @@ func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, handle func(E
 		sm:          sm,
 		patcher:     object_patch.NewObjectPatcher(client, libLog),
 		metrics:     hookStorage,
-		handle:      handle,
+		events:      make(chan Event),
 		log:         log,
 		libLog:      libLog,
 		controllers: map[*Hook]*controller.HookController{},
 	}, nil
 }
 
-// Start delivers events until ctx is done, then stops every monitor and
-// the scheduler.
+// Events delivers the kubernetes and schedule events of enabled hooks. The
+// channel is unbuffered and never closed; Disable returns only after any
+// event of the hook in flight was received.
+func (e *Engine) Events() <-chan Event { return e.events }
+
+// Start sends events on Events until ctx is done, then stops every monitor
+// and the scheduler.
 func (e *Engine) Start(ctx context.Context) error {
 	e.sm.Start()
 	defer func() {
@@ -122,7 +127,7 @@ func (e *Engine) dispatchKube(ctx context.Context, ev kemtypes.KubeEvent) {
 			continue
 		}
 		hc.HandleKubeEvent(ctx, ev, func(info controller.BindingExecutionInfo) {
-			e.handle(eventFrom(h, info))
+			e.send(ctx, eventFrom(h, info))
 		})
 	}
 }
@@ -135,8 +140,16 @@ func (e *Engine) dispatchSchedule(ctx context.Context, crontab string) {
 			continue
 		}
 		hc.HandleScheduleEvent(ctx, crontab, func(info controller.BindingExecutionInfo) {
-			e.handle(eventFrom(h, info))
+			e.send(ctx, eventFrom(h, info))
 		})
+	}
+}
+
+// send blocks until ev is received or ctx is done.
+func (e *Engine) send(ctx context.Context, ev Event) {
+	select {
+	case e.events <- ev:
+	case <-ctx.Done():
 	}
 }
 

@@ -58,13 +58,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func startEngine(t *testing.T, rec *recorder) *Engine {
 	t.Helper()
-	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), rec.handle, slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
+	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Start(ctx) }()
+	go func() {
+		for {
+			select {
+			case ev := <-e.Events():
+				rec.handle(ev)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

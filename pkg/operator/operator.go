@@ -223,12 +223,11 @@ func runLeader(ctx context.Context, p process) error {
 	// left so by someone else: recover it without waiting for a change.
 	monitor.WatchPending(cfg.Store.Namespace, cmp.Or(cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
-	var conv *converge.Converger
-	engine, err := hook.NewEngine(restCfg, p.hookMetrics, func(ev hook.Event) { conv.OnHookEvent(ev) }, log, libLog)
+	engine, err := hook.NewEngine(restCfg, p.hookMetrics, log, libLog)
 	if err != nil {
 		return err
 	}
-	conv = converge.New(hooks, converge.Deps{
+	conv := converge.New(hooks, converge.Deps{
 		Config: observed, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
 		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
 	})
@@ -251,7 +250,7 @@ func runLeader(ctx context.Context, p process) error {
 	g.Go(func() error { return engine.Start(ctx) })
 	g.Go(func() error { return queues.Start(ctx) })
 	g.Go(func() error { return monitor.Start(ctx) })
-	g.Go(func() error { return conv.Start(ctx, monitor.Events()) })
+	g.Go(func() error { return conv.Start(ctx, monitor.Events(), engine.Events()) })
 	g.Go(func() error { return up.Start(ctx) })
 	return g.Wait()
 }
