@@ -142,6 +142,33 @@ func TestEventsCoalesceForSlowConsumer(t *testing.T) {
 	}
 }
 
+// Listeners see every event as emitted, in order, also those a slow
+// consumer of Events gets merged into one.
+func TestListenersSeeEveryEvent(t *testing.T) {
+	var seen []Event
+	s := New(nil, Config{Namespace: "ns"}, newFakeSchemas(), discardLog(), WithListener(func(ev Event) { seen = append(seen, ev) }))
+	first := snap(t, map[string]string{"global": "a: 1"})
+	second := snap(t, map[string]string{"global": "a: 2"})
+	errBad := errors.New("bad")
+	s.writeMu.Lock()
+	s.accept(first, false)
+	s.reject(errBad)
+	s.accept(second, false)
+	s.writeMu.Unlock()
+
+	want := []Event{
+		{Snapshot: first, Change: Change{Initial: true, Global: true}},
+		{Snapshot: first, Err: errBad},
+		{Snapshot: second, Change: Change{Global: true}},
+	}
+	if diff := cmp.Diff(want, seen, cmpopts.EquateErrors()); diff != "" {
+		t.Errorf("events seen by the listener (-want +got):\n%s", diff)
+	}
+	if got := len(s.Events()); got != 1 {
+		t.Errorf("%d events pending on Events, want 1", got)
+	}
+}
+
 func TestSnapshotSectionAndChecksum(t *testing.T) {
 	s := snap(t, map[string]string{
 		"global":       "a: 1",

@@ -46,8 +46,9 @@ type Store struct {
 	schemas Schemas
 	log     *slog.Logger
 
-	events chan Event
-	kick   chan struct{}
+	events    chan Event
+	listeners []func(Event)
+	kick      chan struct{}
 
 	// writeMu serialises everything that decides on or writes the
 	// configuration: the Start loop's syncs and Patch. It is held across API
@@ -65,11 +66,23 @@ type Store struct {
 	echo    echoTracker
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithListener has listen called with every event, in order, before it is
+// sent on Events: listeners see each event as emitted, also those later
+// merged into an unread one. listen runs while the Store decides on the
+// configuration, on the goroutine of Start or of Patch: it must not block
+// nor call the Store. Several listeners are called in the order given.
+func WithListener(listen func(Event)) Option {
+	return func(s *Store) { s.listeners = append(s.listeners, listen) }
+}
+
 // New returns a Store for the ConfigMap and Secret that cfg names. schemas
 // is consulted on every parse, so it may change its answers over time.
-func New(client kubernetes.Interface, cfg Config, schemas Schemas, log *slog.Logger) *Store {
+func New(client kubernetes.Interface, cfg Config, schemas Schemas, log *slog.Logger, opts ...Option) *Store {
 	cfg.ConfigMap = cfg.configMapName()
-	return &Store{
+	s := &Store{
 		client:  client,
 		cfg:     cfg,
 		schemas: schemas,
@@ -79,6 +92,10 @@ func New(client kubernetes.Interface, cfg Config, schemas Schemas, log *slog.Log
 		current: emptySnapshot(),
 		echo:    newEchoTracker(),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Events delivers configuration changes and rejected edits; see Event.
@@ -288,10 +305,13 @@ func (s *Store) reject(err error) {
 	s.emit(Event{Snapshot: s.Current(), Err: err})
 }
 
-// emit hands ev to the consumer without blocking, merging it into an event
-// still unread. Called with writeMu held, which makes the Store the only
+// emit shows ev to the listeners, then hands it to the consumer without
+// blocking, merging it into an event still unread. Called with writeMu held, which makes the Store the only
 // sender: after the receive below the buffer has room.
 func (s *Store) emit(ev Event) {
+	for _, listen := range s.listeners {
+		listen(ev)
+	}
 	select {
 	case s.events <- ev:
 		return

@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -105,35 +104,12 @@ func (s *bundleSchemas) SecretPaths(key string) [][]string {
 	return nil
 }
 
-// observedStore is the config store as the converger sees it, with every
-// event also shown to observe (the rejected-config Events) first.
-type observedStore struct {
-	*configstore.Store
-	observe func(configstore.Event)
-	events  chan configstore.Event
-}
-
-func newObservedStore(s *configstore.Store, observe func(configstore.Event)) *observedStore {
-	return &observedStore{Store: s, observe: observe, events: make(chan configstore.Event)}
-}
-
-// Events is the store's events, passed on by Start.
-func (o *observedStore) Events() <-chan configstore.Event { return o.events }
-
-// Start forwards the store's events until ctx is done.
-func (o *observedStore) Start(ctx context.Context) error {
-	in := o.Store.Events()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev := <-in:
-			o.observe(ev)
-			select {
-			case o.events <- ev:
-			case <-ctx.Done():
-				return nil
-			}
+// unknownKeysGauge sets the count of ignored config keys from every
+// accepted configuration (config store events with a Change or no Err).
+func unknownKeysGauge(m *metrics.Metrics) func(configstore.Event) {
+	return func(ev configstore.Event) {
+		if ev.Err == nil || !ev.Change.Empty() {
+			m.ConfigUnknownKeys(len(ev.Snapshot.Unknown))
 		}
 	}
 }

@@ -197,14 +197,9 @@ func runLeader(ctx context.Context, p process) error {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
 	rels := updater.NewKubeReleases(dyn, cfg.Store.Namespace, time.Now)
-	store := configstore.New(client, cfg.Store, schemas, log)
 	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
-	observed := newObservedStore(store, func(ev configstore.Event) {
-		if ev.Err == nil || !ev.Change.Empty() {
-			m.ConfigUnknownKeys(len(ev.Snapshot.Unknown))
-		}
-		cfgEvents.Observe(ev)
-	})
+	store := configstore.New(client, cfg.Store, schemas, log,
+		configstore.WithListener(unknownKeysGauge(m)), configstore.WithListener(cfgEvents.Observe))
 	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
 	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, p.leader, m, log)
 	if err != nil {
@@ -228,7 +223,7 @@ func runLeader(ctx context.Context, p process) error {
 		return err
 	}
 	conv := converge.New(hooks, converge.Deps{
-		Config: observed, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
+		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
 		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
 	})
 	rt.conv = conv
@@ -244,7 +239,6 @@ func runLeader(ctx context.Context, p process) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Start(ctx) })
-	g.Go(func() error { return observed.Start(ctx) })
 	g.Go(func() error { return cfgEvents.Start(ctx) })
 	g.Go(func() error { return writer.Start(ctx) })
 	g.Go(func() error { return engine.Start(ctx) })

@@ -82,7 +82,7 @@ func NewConfigEvents(client kubernetes.Interface, namespace, configMap string, l
 	}
 }
 
-// Observe takes an event of the config store (configstore.Store.Events):
+// Observe takes an event of the config store (a configstore.WithListener):
 // an accepted configuration ends a run of identical rejections, a rejected
 // one is recorded unless it repeats the previous rejection. An event that
 // merged both (a Change and an Err) counts as an acceptance followed by the
