@@ -183,53 +183,52 @@ type process struct {
 // operator's behalf: the config store, hooks, queues, Helm and the
 // converger. Only one replica runs it at a time (see elect).
 func runLeader(ctx context.Context, p process) error {
-	cfg, restCfg, schemas, hooks, runner, m, log := p.cfg, p.restCfg, p.schemas, p.hooks, p.runner, p.metrics, p.log
-	queues, err := queue.New(cfg.Queue, log, queue.WithObserver(queueObserver{m}))
+	queues, err := queue.New(p.cfg.Queue, p.log, queue.WithObserver(queueObserver{p.metrics}))
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(restCfg)
+	client, err := kubernetes.NewForConfig(p.restCfg)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(restCfg)
+	dyn, err := dynamic.NewForConfig(p.restCfg)
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
-	rels := updater.NewKubeReleases(dyn, cfg.Store.Namespace, time.Now)
-	cfgEvents := status.NewConfigEvents(client, cfg.Store.Namespace, cmp.Or(cfg.Store.ConfigMap, configstore.DefaultConfigMap), log)
-	store := configstore.New(client, cfg.Store, schemas, log,
-		configstore.WithListener(unknownKeysGauge(m)), configstore.WithListener(cfgEvents.Observe))
-	rt := &bundleRuntime{runner: runner, schemas: schemas, store: store, metrics: m, log: log}
-	up, hooks, err := startUpdater(ctx, cfg, client, rels, rt, hooks, p.leader, m, log)
+	rels := updater.NewKubeReleases(dyn, p.cfg.Store.Namespace, time.Now)
+	cfgEvents := status.NewConfigEvents(client, p.cfg.Store.Namespace, cmp.Or(p.cfg.Store.ConfigMap, configstore.DefaultConfigMap), p.log)
+	store := configstore.New(client, p.cfg.Store, p.schemas, p.log,
+		configstore.WithListener(unknownKeysGauge(p.metrics)), configstore.WithListener(cfgEvents.Observe))
+	rt := &bundleRuntime{runner: p.runner, schemas: p.schemas, store: store, metrics: p.metrics, log: p.log}
+	up, hooks, err := startUpdater(ctx, p.cfg, client, rels, rt, p.hooks, p.leader, p.metrics, p.log)
 	if err != nil {
 		return nil // ctx is done
 	}
-	m.Preset(seriesOf(hooks))
-	releases, err := helm.New(restCfg, cfg.Helm, log, helm.WithObserver(m))
+	p.metrics.Preset(seriesOf(hooks))
+	releases, err := helm.New(p.restCfg, p.cfg.Helm, p.log, helm.WithObserver(p.metrics))
 	if err != nil {
 		return err
 	}
-	monitor, err := helm.NewMonitor(restCfg, log)
+	monitor, err := helm.NewMonitor(p.restCfg, p.log)
 	if err != nil {
 		return err
 	}
 	// A revision pending for longer than any operation of ours may take was
 	// left so by someone else: recover it without waiting for a change.
-	monitor.WatchPending(cfg.Store.Namespace, cmp.Or(cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
+	monitor.WatchPending(p.cfg.Store.Namespace, cmp.Or(p.cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
-	engine, err := hook.NewEngine(restCfg, p.hookMetrics, log, libLog)
+	engine, err := hook.NewEngine(p.restCfg, p.hookMetrics, p.log, libLog)
 	if err != nil {
 		return err
 	}
 	conv := converge.New(hooks, converge.Deps{
-		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: runner,
-		Queues: queues, Observer: m, Backoff: cfg.Queue.Backoff, Log: log,
+		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: p.runner,
+		Queues: queues, Observer: p.metrics, Backoff: p.cfg.Queue.Backoff, Log: p.log,
 	})
 	rt.conv = conv
-	statusCfg := cfg.Status
-	statusCfg.Namespace = cfg.Store.Namespace
-	writer, err := status.New(statusCfg, client, dyn, conv, log, status.WithPhaseObserver(m))
+	statusCfg := p.cfg.Status
+	statusCfg.Namespace = p.cfg.Store.Namespace
+	writer, err := status.New(statusCfg, client, dyn, conv, p.log, status.WithPhaseObserver(p.metrics))
 	if err != nil {
 		return err
 	}
