@@ -274,6 +274,18 @@ func TestHookValuesPatchRerunsWhatDependsOnIt(t *testing.T) {
 	}
 }
 
+// An event the engine sends on its channel runs the hook, like one handed
+// to OnHookEvent.
+func TestHookEventFromTheEngineRunsTheHook(t *testing.T) {
+	h := eventsBundle(t, "alphaEnabled: true\n")
+	h.start(snapshot(t, ""))
+	h.waitReady()
+	before := len(h.run.runsOf("010-alpha/hooks/watch.sh"))
+
+	h.sendHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
+	h.eventually("alpha's hook runs", func() bool { return len(h.run.runsOf("010-alpha/hooks/watch.sh")) > before })
+}
+
 func TestHookEventOfADisabledModuleRunsNothing(t *testing.T) {
 	h := eventsBundle(t, "alphaEnabled: true\n")
 	h.start(snapshot(t, ""))

@@ -486,6 +486,8 @@ type harness struct {
 	obs     *fakeObserver
 	q       *recordingQueues
 	healing chan string
+	// hookEvents stands for the engine's Events channel.
+	hookEvents chan hook.Event
 	// backoff is Deps.Backoff; 10ms unless set before start.
 	backoff func(n int) time.Duration
 }
@@ -530,16 +532,17 @@ func newHarness(t *testing.T, bundleFiles []moduletest.File, hookConfigs map[str
 	}
 	j := &journal{}
 	return &harness{
-		t:       t,
-		bundle:  b,
-		j:       j,
-		cfg:     &fakeConfig{events: make(chan configstore.Event)},
-		rel:     &fakeReleases{j: j, deployed: map[string][]values.Values{}},
-		eng:     &fakeEngine{j: j, syncs: map[string][]hook.Event{}},
-		run:     &fakeRunner{j: j, enabledSeen: map[string][][]string{}},
-		obs:     &fakeObserver{},
-		healing: make(chan string),
-		backoff: func(int) time.Duration { return 10 * time.Millisecond },
+		t:          t,
+		bundle:     b,
+		j:          j,
+		cfg:        &fakeConfig{events: make(chan configstore.Event)},
+		rel:        &fakeReleases{j: j, deployed: map[string][]values.Values{}},
+		eng:        &fakeEngine{j: j, syncs: map[string][]hook.Event{}},
+		run:        &fakeRunner{j: j, enabledSeen: map[string][][]string{}},
+		obs:        &fakeObserver{},
+		healing:    make(chan string),
+		hookEvents: make(chan hook.Event),
+		backoff:    func(int) time.Duration { return 10 * time.Millisecond },
 	}
 }
 
@@ -574,7 +577,7 @@ func (h *harness) startWith(first configstore.Event) {
 	ctx, cancel := context.WithCancel(context.Background())
 	queuesDone, convDone := make(chan error, 1), make(chan error, 1)
 	go func() { queuesDone <- set.Start(ctx) }()
-	go func() { convDone <- h.conv.Start(ctx, h.healing, nil) }()
+	go func() { convDone <- h.conv.Start(ctx, h.healing, h.hookEvents) }()
 	t.Cleanup(func() {
 		cancel()
 		for name, done := range map[string]chan error{"queues": queuesDone, "converger": convDone} {
@@ -622,6 +625,17 @@ func (h *harness) heal(name string) {
 	case h.healing <- name:
 	case <-time.After(timeout):
 		h.t.Fatal("the converger does not read the healing channel")
+	}
+}
+
+// sendHookEvent sends ev on the hook events channel and returns once the
+// converger has taken it.
+func (h *harness) sendHookEvent(ev hook.Event) {
+	h.t.Helper()
+	select {
+	case h.hookEvents <- ev:
+	case <-time.After(timeout):
+		h.t.Fatal("the converger does not read the hook events channel")
 	}
 }
 
