@@ -3,12 +3,9 @@ package bundle_test
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -26,46 +23,17 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/test/keys"
 )
 
-// testKey is a key pair in PEM, as `cosign generate-key-pair` or openssl
-// would write it (unencrypted PKCS#8 / PKIX).
-type testKey struct {
-	private, public []byte
-}
+// testKey is a key pair in PEM.
+type testKey struct{ keys.Pair }
 
-func newTestKey(t *testing.T, kind string) testKey {
-	t.Helper()
-	var priv crypto.Signer
-	var err error
-	switch kind {
-	case "ecdsa":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ed25519":
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	case "rsa":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testKey{
-		private: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-		public:  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
-	}
-}
+func newTestKey(t *testing.T, kind string) testKey { return testKey{keys.New(t, kind)} }
 
 func (k testKey) signer(t *testing.T) *bundle.Signer {
 	t.Helper()
-	s, err := bundle.ParsePrivateKey(k.private, nil)
+	s, err := bundle.ParsePrivateKey(k.Private, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +42,7 @@ func (k testKey) signer(t *testing.T) *bundle.Signer {
 
 func (k testKey) verifier(t *testing.T, name string) []bundle.PublicKey {
 	t.Helper()
-	keys, err := bundle.ParsePublicKeys(name, k.public)
+	keys, err := bundle.ParsePublicKeys(name, k.Public)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +227,7 @@ func TestParseKeys(t *testing.T) {
 		name, pem, want string
 	}{
 		{"not PEM", "hello", "no PEM block \"PUBLIC KEY\" found; want an ECDSA P-256 or Ed25519 public key"},
-		{"RSA", string(rsaKey.public), "want an ECDSA P-256 or Ed25519 key"},
+		{"RSA", string(rsaKey.Public), "want an ECDSA P-256 or Ed25519 key"},
 		{"ECDSA P-384", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: p384DER})), "curve P-384: want P-256"},
 	}
 	for _, tt := range publicTests {
@@ -277,13 +245,13 @@ func TestParseKeys(t *testing.T) {
 		password func() ([]byte, error)
 		want     string // "" for success
 	}{
-		{"PKCS#8 ECDSA", newTestKey(t, "ecdsa").private, nil, ""},
-		{"PKCS#8 Ed25519", newTestKey(t, "ed25519").private, nil, ""},
+		{"PKCS#8 ECDSA", newTestKey(t, "ecdsa").Private, nil, ""},
+		{"PKCS#8 Ed25519", newTestKey(t, "ed25519").Private, nil, ""},
 		{"SEC 1 ECDSA", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1DER}), nil, ""},
 		{"encrypted cosign key with its password", cosignPriv, password("s3cret"), ""},
 		{"encrypted cosign key, wrong password", cosignPriv, password("guess"), "ENCRYPTED SIGSTORE PRIVATE KEY"},
 		{"encrypted cosign key, no password", cosignPriv, nil, "needs a password"},
-		{"RSA", rsaKey.private, nil, "want an ECDSA P-256 or Ed25519 key"},
+		{"RSA", rsaKey.Private, nil, "want an ECDSA P-256 or Ed25519 key"},
 		{"not PEM", []byte("hello"), nil, "no PEM block found"},
 	}
 	for _, tt := range privateTests {
@@ -336,7 +304,7 @@ func TestCommandSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{"good.key": good.private, "good.pub": good.public, "other.key": other.private, "other.pub": other.public,
+	files := map[string][]byte{"good.key": good.Private, "good.pub": good.Public, "other.key": other.Private, "other.pub": other.Public,
 		"cosign.key": cosignKey, "cosign.pub": cosignPub}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {

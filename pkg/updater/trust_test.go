@@ -2,10 +2,6 @@ package updater
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,27 +11,20 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/values"
+	"github.com/seedops/addon-operator/test/keys"
 )
 
 // writeKeyPair writes an Ed25519 key pair as PEM files and returns the
 // signer and the public key file.
 func writeKeyPair(t *testing.T) (bundle.Signer, string) {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	pair := keys.New(t, "ed25519")
+	signer, err := bundle.ParsePrivateKey(pair.Private, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	privDER, _ := x509.MarshalPKCS8PrivateKey(priv)
-	pubDER, _ := x509.MarshalPKIXPublicKey(pub)
-	signer, err := bundle.ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "key.pub")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return signer, file
+	_, public := pair.Write(t, t.TempDir(), "key")
+	return signer, public
 }
 
 func TestAllowSource(t *testing.T) {

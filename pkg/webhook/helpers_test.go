@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -108,23 +109,32 @@ func reviewFor(t *testing.T, obj, old runtime.Object) []byte {
 // post sends body to url and decodes the AdmissionReview answer.
 func post(t *testing.T, client *http.Client, url string, body []byte) *admissionv1.AdmissionResponse {
 	t.Helper()
-	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	resp, err := tryPost(client, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+// tryPost is post that returns its error.
+func tryPost(client *http.Client, url string, body []byte) (*admissionv1.AdmissionResponse, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", resp.StatusCode)
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	var out admissionv1.AdmissionReview
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if out.Response == nil {
-		t.Fatal("no response in the review")
+		return nil, errors.New("no response in the review")
 	}
 	if out.Response.UID != "uid-1" {
-		t.Errorf("response UID = %q, want the request's", out.Response.UID)
+		return nil, fmt.Errorf("response UID = %q, want the request's", out.Response.UID)
 	}
-	return out.Response
+	return out.Response, nil
 }

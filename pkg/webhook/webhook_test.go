@@ -92,8 +92,9 @@ func TestWebhookServesAndRotates(t *testing.T) {
 
 	// connect dials new connections trusting the registered caBundle (at the
 	// test's clock) and returns the served certificate's serial and the
-	// review's answer.
-	connect := func() (string, bool) {
+	// review's answer. While a rotation is under way the bundle it read may
+	// predate the certificate it is served: an error then.
+	connect := func() (string, bool, error) {
 		t.Helper()
 		cur, err := vwcs.Get(context.Background(), "addon-operator-"+testNS, metav1.GetOptions{})
 		if err != nil {
@@ -109,8 +110,11 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		tr := &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}
 		defer tr.CloseIdleConnections()
 		hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-		resp := post(t, hc, url, reviewFor(t, configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"}), nil))
-		return serial, resp.Allowed
+		resp, err := tryPost(hc, url, reviewFor(t, configMap(testNS, "addon-operator", map[string]string{"echoEnabled": "yes"}), nil))
+		if err != nil {
+			return "", false, err
+		}
+		return serial, resp.Allowed, nil
 	}
 	eventually(t, 5*time.Second, func() string {
 		if _, err := w.certs.getCertificate(nil); err != nil {
@@ -118,14 +122,21 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		}
 		return ""
 	})
-	first, ok := connect()
+	first, ok, err := connect()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ok {
 		t.Error("a bad enabled flag was allowed over TLS")
 	}
 
 	clk.SetTime(clk.Now().Add(DefaultCertValidity - DefaultRotateBefore + time.Hour))
 	eventually(t, 5*time.Second, func() string {
-		if serial, _ := connect(); serial == first {
+		serial, _, err := connect()
+		if err != nil {
+			return err.Error()
+		}
+		if serial == first {
 			return "still serving the certificate that expires within --webhook-cert-rotate-before"
 		}
 		return ""

@@ -2,13 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,39 +16,14 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/updater"
+	"github.com/seedops/addon-operator/test/keys"
 )
 
-// writeKeyPair writes a PEM key pair (PKCS#8 private, PKIX public) of kind
-// "ecdsa" (P-256) or "ed25519" into dir and returns the two files.
+// writeKeyPair writes a key pair of kind "ecdsa" or "ed25519" into dir and
+// returns the two files.
 func writeKeyPair(t *testing.T, dir, name, kind string) (private, public string) {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch kind {
-	case "ecdsa":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ed25519":
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	privDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(key.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	private, public = filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
-	if err := os.WriteFile(private, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(public, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return private, public
+	return keys.New(t, kind).Write(t, dir, name)
 }
 
 // cli runs the operator binary's bundle subcommand with the registry
