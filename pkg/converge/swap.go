@@ -64,16 +64,21 @@ func (c *Converger) swap(ctx context.Context, b module.Loaded, log *slog.Logger)
 		return err
 	}
 
+	// The engine is called without c.mu: it holds its own lock while it
+	// hands an event over, and taking the event needs c.mu.
 	c.mu.Lock()
-	for _, h := range c.bundle.GlobalHooks {
-		c.deps.Engine.Disable(h)
-	}
-	deployed := map[string]bool{}
+	old := slices.Clone(c.bundle.GlobalHooks)
 	for _, ms := range c.modules {
 		ms.stopRetry()
-		for _, h := range ms.hooks {
-			c.deps.Engine.Disable(h)
-		}
+		old = append(old, ms.hooks...)
+	}
+	c.mu.Unlock()
+	for _, h := range old {
+		c.deps.Engine.Disable(h)
+	}
+	c.mu.Lock()
+	deployed := map[string]bool{}
+	for _, ms := range c.modules {
 		deployed[ms.mod.Name] = ms.deployed
 	}
 	c.setBundle(b)
