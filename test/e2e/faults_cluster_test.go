@@ -278,15 +278,7 @@ func TestFaultEtcdRestart(t *testing.T) {
 // (its watches resync) and keeps running throughout.
 func TestFaultPartition(t *testing.T) {
 	ctx := context.Background()
-	proxy, err := testCluster.StartProxy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
-		t.Fatal(err)
-	}
+	proxy, kubeconfig := proxied(t)
 	e := newEnv(t, faultBundle("watch"), fastRetry...)
 	e.createWatched("before-1", "a")
 	e.createWatched("before-2", "a")
@@ -438,15 +430,7 @@ func TestFaultLeaderPartitionedMidUpgrade(t *testing.T) {
 	e.setConfig(map[string]string{"betaEnabled": "false", "gammaEnabled": "false"})
 	args := append([]string{"--ha", "--ha-lease-duration", "4s", "--ha-renew-deadline", "3s", "--ha-retry-period", "500ms"}, fastRetry...)
 	via := func() (*process.Operator, *cluster.Proxy) {
-		proxy, err := testCluster.StartProxy()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { proxy.Close() })
-		kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-		if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
-			t.Fatal(err)
-		}
+		proxy, kubeconfig := proxied(t)
 		return process.Start(t, process.Options{
 			Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: e.bundle,
 			Env: []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir}, Args: args,
@@ -537,15 +521,7 @@ echo $! > "$E2E_DIR/child.tmp" && mv "$E2E_DIR/child.tmp" "$E2E_DIR/child"
 wait`),
 	)
 	e := newEnv(t, bundle)
-	proxy, err := testCluster.StartProxy()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
-		t.Fatal(err)
-	}
+	proxy, kubeconfig := proxied(t)
 	op := process.Start(t, process.Options{
 		Binary: binary, Kubeconfig: kubeconfig, Namespace: e.ns, BundleDir: bundle,
 		Env:  []string{"E2E_TRACE=" + e.trace, "E2E_DIR=" + e.dir},
@@ -587,4 +563,20 @@ func gone(pid int) bool {
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// proxied starts a proxy in front of the API server, stopped when the test
+// ends, and returns it with a kubeconfig that talks through it.
+func proxied(t *testing.T) (*cluster.Proxy, string) {
+	t.Helper()
+	proxy, err := testCluster.StartProxy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := testCluster.ProxyKubeconfig(kubeconfig, proxy); err != nil {
+		t.Fatal(err)
+	}
+	return proxy, kubeconfig
 }
