@@ -2,7 +2,6 @@ package converge
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
@@ -61,62 +60,40 @@ func (ms *moduleState) stopRetry() {
 	}
 }
 
-// effective computes a section's values: static values (bundle, then the
-// module's own values.yaml), the config section, schema defaults, then the
-// hooks' patches. Patches that no longer apply (the config they touched is
-// gone) are skipped. Caller holds c.mu.
-func (c *Converger) effective(key string, static values.Values, set schema.Set, cfg values.Values, dynamic values.Patch) values.Values {
-	base := values.Merge(static, cfg)
-	base = values.Values(set.ValuesDefaults(base))
-	return applyLenient(base, dynamic)
+// globalLayers are the layers of the global section. Caller holds c.mu.
+func (c *Converger) globalLayers(cfg configstore.Snapshot) values.Layers {
+	b := c.bundle.Modules
+	return values.Layers{
+		Bundle:   b.Values.Section(values.GlobalKey),
+		Config:   cfg.Global,
+		Defaults: valuesDefaults(b.GlobalSchema),
+		Patches:  c.globalDynamic,
+	}
 }
 
-func applyLenient(base values.Values, p values.Patch) values.Values {
-	if len(p) == 0 {
-		return base
+// moduleLayers are the layers of the module's section. Caller holds c.mu.
+func (c *Converger) moduleLayers(ms *moduleState, cfg configstore.Snapshot) values.Layers {
+	key := ms.mod.ValuesKey
+	return values.Layers{
+		Bundle:   c.bundle.Modules.Values.Section(key),
+		Module:   ms.mod.Values,
+		Config:   cfg.Section(key),
+		Defaults: valuesDefaults(ms.mod.Schema),
+		Patches:  ms.dynamic,
 	}
-	wrapped := values.Values{"v": map[string]any(base)}
-	out, err := wrapped.Apply(prefixed(p))
-	if err == nil {
-		return out.Section("v")
-	}
-	cur := wrapped
-	for _, op := range prefixed(p) {
-		if next, err := cur.Apply(values.Patch{op}); err == nil {
-			cur = next
-		}
-	}
-	return cur.Section("v")
 }
 
-// prefixed re-roots a section patch ("/<key>/a") under "/v" so that it
-// applies to a lone section.
-func prefixed(p values.Patch) values.Patch {
-	out := make(values.Patch, len(p))
-	for i, op := range p {
-		op.Path = "/v" + trimRoot(op.Path)
-		if op.From != "" {
-			op.From = "/v" + trimRoot(op.From)
-		}
-		out[i] = op
+// valuesDefaults fills values with the defaults of the set's values schema.
+func valuesDefaults(set schema.Set) func(values.Values) values.Values {
+	return func(v values.Values) values.Values {
+		return values.Values(set.ValuesDefaults(v))
 	}
-	return out
-}
-
-func trimRoot(path string) string {
-	for i := 1; i < len(path); i++ {
-		if path[i] == '/' {
-			return path[i:]
-		}
-	}
-	return ""
 }
 
 // globalValues is the global section as hooks and charts see it. Caller
 // holds c.mu.
 func (c *Converger) globalValues(cfg configstore.Snapshot) values.Values {
-	b := c.bundle.Modules
-	g := c.effective(values.GlobalKey, b.Values.Section(values.GlobalKey), b.GlobalSchema, cfg.Global, c.globalDynamic)
+	g := c.globalLayers(cfg).Effective()
 	names := make([]any, len(c.enabledNames))
 	for i, n := range c.enabledNames {
 		names[i] = n
@@ -127,9 +104,7 @@ func (c *Converger) globalValues(cfg configstore.Snapshot) values.Values {
 
 // moduleValues is the module's section. Caller holds c.mu.
 func (c *Converger) moduleValues(ms *moduleState, cfg configstore.Snapshot) values.Values {
-	key := ms.mod.ValuesKey
-	static := values.Merge(c.bundle.Modules.Values.Section(key), ms.mod.Values)
-	return c.effective(key, static, ms.mod.Schema, cfg.Section(key), ms.dynamic)
+	return c.moduleLayers(ms, cfg).Effective()
 }
 
 // hookInput builds what a hook reads: for a global hook the global section,
@@ -155,25 +130,25 @@ func (c *Converger) checkValuesPatch(h *hook.Hook, p values.Patch) (bool, error)
 		return false, nil
 	}
 	cfg := c.deps.Config.Current()
-	var before, eff values.Values
+	var before values.Values
+	var layers values.Layers
 	var set schema.Set
 	if h.Global() {
-		b := c.bundle.Modules
 		before = c.globalValues(cfg)
 		delete(before, "enabledModules")
-		eff = c.effective(values.GlobalKey, b.Values.Section(values.GlobalKey), b.GlobalSchema, cfg.Global, compact(c.globalDynamic, p))
-		set = b.GlobalSchema
+		layers = c.globalLayers(cfg)
+		set = c.bundle.Modules.GlobalSchema
 	} else {
 		ms := c.byName[h.Module]
-		key := ms.mod.ValuesKey
 		before = c.moduleValues(ms, cfg)
-		static := values.Merge(c.bundle.Modules.Values.Section(key), ms.mod.Values)
-		eff = c.effective(key, static, ms.mod.Schema, cfg.Section(key), compact(ms.dynamic, p))
+		layers = c.moduleLayers(ms, cfg)
 		set = ms.mod.Schema
 	}
-	if err := strictApply(before, p); err != nil {
+	if err := values.CheckPatch(before, p); err != nil {
 		return false, err
 	}
+	layers.Patches = values.Compact(layers.Patches, p)
+	eff := layers.Effective()
 	if err := set.ValidateValues(h.ValuesKey, eff); err != nil {
 		return false, fmt.Errorf("values after the patch: %w", err)
 	}
@@ -187,66 +162,9 @@ func (c *Converger) commitValuesPatch(h *hook.Hook, p values.Patch) {
 		return
 	}
 	if h.Global() {
-		c.globalDynamic = compact(c.globalDynamic, p)
+		c.globalDynamic = values.Compact(c.globalDynamic, p)
 		return
 	}
 	ms := c.byName[h.Module]
-	ms.dynamic = compact(ms.dynamic, p)
-}
-
-// strictApply checks that the patch applies to the section as the hook saw
-// it, so that a hook's bad operation fails the hook run.
-func strictApply(section values.Values, p values.Patch) error {
-	_, err := values.Values{"v": map[string]any(section)}.Apply(prefixed(p))
-	return err
-}
-
-// compact appends p to the dynamic layer, dropping earlier add, replace and
-// remove operations on the same path or below it (list elements included):
-// their effect is overwritten, and the layer stays as small as the set of
-// paths hooks own. A replace of a key that a dropped add created becomes an
-// add, so that it still applies without the add.
-func compact(layer, p values.Patch) values.Patch {
-	out := append(values.Patch(nil), layer...)
-	for _, op := range p {
-		if overwrites(op) && !hasArrayAppend(op.Path) {
-			kept := out[:0]
-			for _, old := range out {
-				if overwrites(old) && (old.Path == op.Path || isBelow(old.Path, op.Path)) {
-					if op.Op == "replace" && old.Op == "add" && old.Path == op.Path {
-						op.Op = "add"
-					}
-					continue
-				}
-				kept = append(kept, old)
-			}
-			out = kept
-		}
-		out = append(out, op)
-	}
-	return out
-}
-
-// overwrites reports whether an operation sets or removes the value at its
-// path whatever was there.
-func overwrites(op values.Operation) bool {
-	return op.Op == "add" || op.Op == "replace" || op.Op == "remove"
-}
-
-func isBelow(path, parent string) bool {
-	return len(path) > len(parent) && path[:len(parent)] == parent && path[len(parent)] == '/'
-}
-
-// hasArrayAppend reports whether a path addresses a list element ("-" or an
-// index), where repeated operations on one path do not overwrite each other.
-func hasArrayAppend(path string) bool {
-	for _, seg := range strings.Split(path, "/") {
-		if seg == "-" {
-			return true
-		}
-		if seg != "" && strings.Trim(seg, "0123456789") == "" {
-			return true
-		}
-	}
-	return false
+	ms.dynamic = values.Compact(ms.dynamic, p)
 }
