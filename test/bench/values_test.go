@@ -55,14 +55,15 @@ func shippedSections(b *testing.B) []section {
 	}
 }
 
-// effective is a section's values as hooks and charts see them.
-func (s section) effective(b *testing.B, p values.Patch) values.Values {
-	base := values.Values(s.schema.ValuesDefaults(values.Merge(s.static, s.config)))
-	out, err := values.Values{s.key: map[string]any(base)}.Apply(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
+// effective is a section's values as hooks and charts see them, layered
+// as the converger layers them.
+func (s section) effective(p values.Patch) values.Values {
+	return values.Layers{
+		Bundle:   s.static,
+		Config:   s.config,
+		Defaults: func(v values.Values) values.Values { return values.Values(s.schema.ValuesDefaults(v)) },
+		Patches:  p,
+	}.Effective()
 }
 
 // BenchmarkValues: each step for the global and the ingressNginx section;
@@ -75,7 +76,7 @@ func BenchmarkValues(b *testing.B) {
 			b.Fatal(err)
 		}
 		merged := values.Merge(s.static, s.config)
-		full := s.effective(b, p)
+		full := s.effective(p)
 		steps := []struct {
 			name string
 			run  func()
@@ -98,7 +99,7 @@ func BenchmarkValues(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				_ = s.effective(b, p).Checksum()
+				_ = s.effective(p).Checksum()
 			}},
 		}
 		for _, step := range steps {
