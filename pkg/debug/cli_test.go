@@ -517,7 +517,7 @@ func TestCLIErrors(t *testing.T) {
 			name:       "module without a chart",
 			args:       []string{"module", "render", "plain-module"},
 			wantCode:   debug.ExitFailed,
-			wantStderr: "error: module \"plain-module\" installs no Helm release (it has no templates/ directory or its chart is a library chart): there is nothing to render\n",
+			wantStderr: "error: module \"plain-module\" installs no Helm release (it has no templates/ directory and no dependencies other than libraries, or its chart is a library chart): there is nothing to render\n",
 		},
 		{
 			name:       "chart does not render, secret in Helm's message masked",

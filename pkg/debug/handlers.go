@@ -141,7 +141,7 @@ func (s *Server) render(r *http.Request, src *Sources) (any, error) {
 	if !m.Releases {
 		return nil, &apiError{status: http.StatusUnprocessableEntity, body: ErrorResponse{
 			Code:  CodeNoChart,
-			Error: fmt.Sprintf("module %q installs no Helm release (it has no templates/ directory or its chart is a library chart): there is nothing to render", name),
+			Error: fmt.Sprintf("module %q installs no Helm release (it has no templates/ directory and no dependencies other than libraries, or its chart is a library chart): there is nothing to render", name),
 		}}
 	}
 	vals, _, err := src.Values.ModuleValues(name)

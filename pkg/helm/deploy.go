@@ -21,14 +21,16 @@ type Reason string
 const (
 	// ReasonInstalled: the release did not exist and was installed.
 	ReasonInstalled Reason = "installed"
-	// ReasonUpgraded: the rendered manifests changed, or the last revision
-	// was not deployed (failed); a new revision was applied.
+	// ReasonUpgraded: the chart's inputs and its rendered manifests changed,
+	// or the last revision was not deployed (failed); a new revision was
+	// applied.
 	ReasonUpgraded Reason = "upgraded"
-	// ReasonUnchanged: same manifests, release deployed, all objects
-	// present; nothing was applied.
+	// ReasonUnchanged: same inputs or same manifests, release deployed, all
+	// objects present; nothing was applied.
 	ReasonUnchanged Reason = "unchanged"
-	// ReasonResourcesMissing: same manifests, but objects of the release
-	// were missing from the cluster; a new revision re-created them.
+	// ReasonResourcesMissing: same inputs or same manifests, but objects of
+	// the release were missing from the cluster; a new revision re-created
+	// them.
 	ReasonResourcesMissing Reason = "resources-missing"
 	// ReasonRecovered: the last revision was stuck pending (an operation
 	// was interrupted); it was marked failed and a new revision applied.
@@ -42,8 +44,10 @@ type Result struct {
 	// Applied is false when nothing was applied (ReasonUnchanged).
 	Applied bool
 	Reason  Reason
-	// Checksum of the rendered manifests, as stored on the revision.
-	Checksum string
+	// Checksum of the rendered manifests and InputsChecksum of what they
+	// were rendered from (see Rendered), as stored on the revision.
+	Checksum       string
+	InputsChecksum string
 	// Objects of the release after Deploy (see Monitor.Track).
 	Objects []ObjectRef
 	// Missing are the objects found missing (ReasonResourcesMissing).
@@ -54,9 +58,13 @@ type Result struct {
 // and vals (helm upgrade --install, without waiting for readiness). vals is
 // the whole .Values tree, it replaces the values of the previous revision.
 //
-// The upgrade is skipped when the last revision is deployed, was applied
-// with the same rendered manifests (see Render) and none of its objects is
-// missing. A last revision stuck in a pending state is marked failed first
+// The upgrade is skipped when the last revision is deployed, none of its
+// objects is missing, and it was applied from the same inputs
+// (Rendered.InputsChecksum: chart files, values, release, cluster version)
+// or with the same rendered manifests (Rendered.Checksum). The inputs keep a
+// chart with random output (generated certificates, passwords) from being
+// upgraded on every call; the manifests keep values that no template reads,
+// and revisions labelled before the inputs were recorded, from causing one. A last revision stuck in a pending state is marked failed first
 // (the operator holds the only lock on its releases, so a pending revision
 // is one an interrupted operator left behind). Chart CRDs are never
 // installed by Helm; use ApplyCRDs.
@@ -96,7 +104,7 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 		return Result{}, fmt.Errorf("read release: %w", err)
 	}
 
-	res := Result{Checksum: rendered.Checksum, Reason: ReasonUpgraded}
+	res := Result{Checksum: rendered.Checksum, InputsChecksum: rendered.InputsChecksum, Reason: ReasonUpgraded}
 	switch {
 	case last == nil || last.Info.Status == release.StatusUninstalled:
 		res.Reason = ReasonInstalled
@@ -106,7 +114,7 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 			return Result{}, err
 		}
 		res.Reason = ReasonRecovered
-	case last.Info.Status == release.StatusDeployed && last.Labels[ChecksumLabel] == rendered.Checksum:
+	case last.Info.Status == release.StatusDeployed && sameRender(last.Labels, rendered):
 		objs, err := c.objects(last.Manifest)
 		if err != nil {
 			return Result{}, err
@@ -131,9 +139,9 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 	}
 	var rel *release.Release
 	if res.Reason == ReasonInstalled {
-		rel, err = c.install(ctx, name, ch, vals, rendered.Checksum, last != nil)
+		rel, err = c.install(ctx, name, ch, vals, rendered, last != nil)
 	} else {
-		rel, err = c.upgrade(ctx, name, ch, vals, rendered.Checksum)
+		rel, err = c.upgrade(ctx, name, ch, vals, rendered)
 	}
 	if err != nil {
 		return Result{}, err
@@ -146,7 +154,18 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 	return res, nil
 }
 
-func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals values.Values, sum string, replace bool) (*release.Release, error) {
+// sameRender reports whether a revision with labels was applied from the
+// same inputs as rendered, or with the same manifests.
+func sameRender(labels map[string]string, rendered Rendered) bool {
+	return labels[InputsChecksumLabel] == rendered.InputsChecksum || labels[ChecksumLabel] == rendered.Checksum
+}
+
+// renderLabels are the labels of a revision applied from rendered.
+func renderLabels(rendered Rendered) map[string]string {
+	return map[string]string{ChecksumLabel: rendered.Checksum, InputsChecksumLabel: rendered.InputsChecksum}
+}
+
+func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered, replace bool) (*release.Release, error) {
 	start := time.Now()
 	rel, err := func() (*release.Release, error) {
 		cfg, err := c.actionConfig()
@@ -159,7 +178,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 		i.Replace = replace
 		i.SkipCRDs = true
 		i.Timeout = c.cfg.Timeout
-		i.Labels = map[string]string{ChecksumLabel: sum}
+		i.Labels = renderLabels(rendered)
 		i.PostRenderer = moduleLabeler{module: name}
 		return i.RunWithContext(ctx, ch, map[string]any(vals.DeepCopy()))
 	}()
@@ -170,7 +189,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	return rel, nil
 }
 
-func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals values.Values, sum string) (*release.Release, error) {
+func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered) (*release.Release, error) {
 	start := time.Now()
 	rel, err := func() (*release.Release, error) {
 		cfg, err := c.actionConfig()
@@ -184,7 +203,7 @@ func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals
 		u.ResetValues = true
 		u.SkipCRDs = true
 		u.Timeout = c.cfg.Timeout
-		u.Labels = map[string]string{ChecksumLabel: sum}
+		u.Labels = renderLabels(rendered)
 		u.PostRenderer = moduleLabeler{module: name}
 		return u.RunWithContext(ctx, name, ch, map[string]any(vals.DeepCopy()))
 	}()

@@ -4,9 +4,12 @@
 // A Client renders, installs, upgrades and uninstalls releases in one
 // namespace (release records are Secrets there, Helm's "secret" driver). The
 // release name is the module name. Deploy renders the chart first and applies
-// it only when the rendered manifests differ from the ones recorded on the
-// release (a checksum label on the release record), when the last revision is
-// not deployed, or when an object of the release is missing from the cluster.
+// it only when both what it was rendered from (chart files, values, release,
+// cluster version) and the rendered manifests differ from the ones recorded
+// on the release (checksum labels on the release record), when the last
+// revision is not deployed, or when an object of the release is missing from
+// the cluster. A chart with random output is thus applied only when its
+// inputs change.
 // A release left pending by a killed operator is marked failed and upgraded.
 //
 // Every object a release applies is labelled with ModuleLabel and

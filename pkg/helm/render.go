@@ -32,6 +32,13 @@ type Rendered struct {
 	// Checksum identifies Manifest and the chart's hooks: equal output gives
 	// an equal checksum, whatever values produced it.
 	Checksum string
+	// InputsChecksum identifies what the chart was rendered from: its files
+	// and its dependencies' files, the values, the release name and
+	// namespace, the cluster's version (and its API versions when a template
+	// reads them) and the operator's rendering. Equal inputs give an equal
+	// checksum even when the chart's output is random (generated
+	// certificates or passwords, now).
+	InputsChecksum string
 }
 
 // Render templates the chart in chartDir for the release name with vals,
@@ -63,6 +70,8 @@ func (c *Client) render(name, chartDir string, vals values.Values) (Rendered, er
 	if err != nil {
 		return Rendered{}, err
 	}
+	// Rendering processes the chart's dependencies in place: hash it first.
+	inputs := inputsChecksum(ch, name, c.cfg.Namespace, vals, caps)
 	manifest, hooks, err := renderChart(ch, name, c.cfg.Namespace, vals, caps)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("%w: %w", ErrRender, err)
@@ -71,7 +80,7 @@ func (c *Client) render(name, chartDir string, vals values.Values) (Rendered, er
 	if err != nil {
 		return Rendered{}, fmt.Errorf("%w: %w", ErrRender, err)
 	}
-	return Rendered{Manifest: manifest, Objects: objs, Checksum: checksum(manifest, hooks)}, nil
+	return Rendered{Manifest: manifest, Objects: objs, Checksum: checksum(manifest, hooks), InputsChecksum: inputs}, nil
 }
 
 // renderChart produces what a Helm install of ch would apply: the

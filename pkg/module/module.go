@@ -51,9 +51,11 @@ type Module struct {
 	// HasChart reports whether the module has a Chart.yaml. A module without
 	// one is still a module; the Helm layer synthesizes its chart.
 	HasChart bool
-	// Releases reports whether the module installs a Helm release: it has a
-	// templates/ directory and its chart is not a library chart (a library
-	// is only a dependency of other charts).
+	// Releases reports whether the module installs a Helm release: its
+	// chart is not a library chart (a library is only a dependency of other
+	// charts) and it has a templates/ directory or, with a Chart.yaml,
+	// dependencies that are not all libraries (vendored under charts/, as
+	// directories or .tgz, or declared in Chart.yaml).
 	Releases bool
 }
 
@@ -93,11 +95,12 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 			m.EnabledByDefault = on
 		}
 	}
-	var library bool
-	if m.HasChart, library, err = readChart(filepath.Join(m.Dir, "Chart.yaml")); err != nil {
+	meta, err := readChart(filepath.Join(m.Dir, "Chart.yaml"))
+	if err != nil {
 		return nil, err
 	}
-	m.Releases = !library && isDirPath(filepath.Join(m.Dir, "templates"))
+	m.HasChart = meta != nil
+	m.Releases = rendersRelease(m.Dir, meta)
 	if m.Schema, err = schema.LoadDir(m.Dir); err != nil {
 		return nil, fmt.Errorf("%w: module %s: %w", ErrInvalidBundle, m.Name, err)
 	}
@@ -185,22 +188,25 @@ func readValuesFile(file string) (values.Values, error) {
 	return v, nil
 }
 
-// readChart reports whether Chart.yaml exists and whether it declares a
-// library chart, after checking that it is a YAML map. The rest of what the
-// chart says is for the Helm layer to judge.
-func readChart(file string) (exists, library bool, err error) {
+// readChart reads Chart.yaml (nil when it does not exist), after checking
+// that it is a YAML map. Beyond what decides whether the module installs a
+// release, what the chart says is for the Helm layer to judge.
+func readChart(file string) (values.Values, error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, false, fmt.Errorf("read chart: %w", err)
+		return nil, fmt.Errorf("read chart: %w", err)
 	}
 	meta, err := values.FromYAML(data)
 	if err != nil {
-		return false, false, fmt.Errorf("%w: %s: want a chart description (a map with name, version, ...): %w", ErrInvalidBundle, file, err)
+		return nil, fmt.Errorf("%w: %s: want a chart description (a map with name, version, ...): %w", ErrInvalidBundle, file, err)
 	}
-	return true, meta["type"] == "library", nil
+	if meta == nil {
+		meta = values.Values{}
+	}
+	return meta, nil
 }
 
 func isDirPath(path string) bool {

@@ -1,7 +1,11 @@
 package module
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -455,23 +459,118 @@ func TestLoadRelativePathsGiveAbsolutePaths(t *testing.T) {
 	}
 }
 
+// A module installs a release when Helm would render objects from its
+// chart: templates, or dependencies that are not all libraries, however they
+// are shipped. Library charts and modules without a chart install none.
 func TestReleases(t *testing.T) {
-	root := moduletest.Bundle(t,
-		moduletest.Text("modules/010-app/templates/cm.yaml", "kind: ConfigMap\n"),
-		moduletest.Text("modules/020-lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n"),
-		moduletest.Text("modules/020-lib/templates/_helpers.tpl", "{{- define \"x\" }}{{ end }}\n"),
-		moduletest.Text("modules/030-hooks-only/values.yaml", "a: 1\n"),
+	const (
+		app     = "apiVersion: v2\nname: %s\nversion: 0.1.0\n"
+		library = "apiVersion: v2\nname: %s\nversion: 0.1.0\ntype: library\n"
+		cm      = "kind: ConfigMap\n"
+		helpers = "{{- define \"x\" }}{{ end }}\n"
 	)
-	b, err := Load(DefaultPaths(root), nil)
-	if err != nil {
+	chartOf := func(form, name string) string { return fmt.Sprintf(form, name) }
+	withDeps := func(name string, deps ...string) string {
+		return chartOf(app, name) + "dependencies:\n" + strings.Join(deps, "")
+	}
+	tests := []struct {
+		name  string
+		files []moduletest.File
+		want  bool
+	}{
+		{"templates without Chart.yaml", []moduletest.File{
+			moduletest.Text("templates/cm.yaml", cm),
+		}, true},
+		{"library chart", []moduletest.File{
+			moduletest.Text("Chart.yaml", chartOf(library, "lib")),
+			moduletest.Text("templates/_helpers.tpl", helpers),
+		}, false},
+		{"hooks only, no chart", []moduletest.File{
+			moduletest.Text("values.yaml", "a: 1\n"),
+		}, false},
+		{"hooks only, charts/ but no Chart.yaml", []moduletest.File{
+			moduletest.Text("charts/upstream/Chart.yaml", chartOf(app, "upstream")),
+			moduletest.Text("charts/upstream/templates/cm.yaml", cm),
+		}, false},
+		{"Chart.yaml alone", []moduletest.File{
+			moduletest.Text("Chart.yaml", chartOf(app, "m")),
+		}, false},
+		{"dependency vendored as a directory, aliased to the values key", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: upstream, version: 1.2.3, alias: m}\n")),
+			moduletest.Text("charts/upstream/Chart.yaml", chartOf(app, "upstream")),
+			moduletest.Text("charts/upstream/templates/cm.yaml", cm),
+		}, true},
+		{"dependency vendored without being declared", []moduletest.File{
+			moduletest.Text("Chart.yaml", chartOf(app, "m")),
+			moduletest.Text("charts/upstream/Chart.yaml", chartOf(app, "upstream")),
+		}, true},
+		{"dependency packaged as .tgz", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: upstream, version: 1.2.3, repository: https://charts.example.com}\n")),
+			moduletest.Text("charts/upstream-1.2.3.tgz", packagedChart(t, "upstream", chartOf(app, "upstream"))),
+		}, true},
+		{"only a packaged library", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: lib, version: 1.0.0, repository: https://charts.example.com}\n")),
+			moduletest.Text("charts/lib-1.0.0.tgz", packagedChart(t, "lib", chartOf(library, "lib"))),
+		}, false},
+		{"only a vendored library", []moduletest.File{
+			moduletest.Text("Chart.yaml", chartOf(app, "m")),
+			moduletest.Text("charts/lib/Chart.yaml", chartOf(library, "lib")),
+		}, false},
+		{"file:// dependency", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: upstream, version: 1.2.3, repository: 'file://../../upstream'}\n")),
+		}, true},
+		{"file:// library", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: lib, version: 1.0.0, repository: 'file://../../lib'}\n")),
+		}, false},
+		{"remote dependency not vendored (Helm reports it)", []moduletest.File{
+			moduletest.Text("Chart.yaml", withDeps("m", "- {name: upstream, version: 1.2.3, repository: https://charts.example.com}\n")),
+		}, true},
+		{"library with vendored dependencies", []moduletest.File{
+			moduletest.Text("Chart.yaml", chartOf(library, "m")),
+			moduletest.Text("charts/upstream/Chart.yaml", chartOf(app, "upstream")),
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := []moduletest.File{
+				moduletest.Text("upstream/Chart.yaml", chartOf(app, "upstream")),
+				moduletest.Text("lib/Chart.yaml", chartOf(library, "lib")),
+			}
+			for _, f := range tt.files {
+				f.Path = "modules/010-m/" + f.Path
+				files = append(files, f)
+			}
+			b, err := Load(DefaultPaths(moduletest.Bundle(t, files...)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Module("m").Releases; got != tt.want {
+				t.Errorf("Releases %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// packagedChart is a chart packaged as helm package does: a gzipped tar with
+// the chart's files under a directory named after it.
+func packagedChart(t *testing.T, name, chartYAML string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for file, content := range map[string]string{"Chart.yaml": chartYAML, "templates/cm.yaml": "kind: ConfigMap\n"} {
+		if err := tw.WriteHeader(&tar.Header{Name: name + "/" + file, Mode: 0o644, Size: int64(len(content))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]bool{}
-	for _, m := range b.Modules {
-		got[m.Name] = m.Releases
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
 	}
-	want := map[string]bool{"app": true, "lib": false, "hooks-only": false}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Releases by module (-want +got):\n%s", diff)
-	}
+	return buf.String()
 }
