@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/status"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 func TestConfigRejectedEvents(t *testing.T) {
@@ -46,26 +46,27 @@ func TestConfigRejectedEvents(t *testing.T) {
 	// events waits until the ConfigMap has n Events and returns them, oldest first.
 	events := func(n int) []event {
 		t.Helper()
-		deadline := time.Now().Add(waitFor)
-		for {
+		var items []corev1.Event
+		poll.Until(t, pollEvery, waitFor, fmt.Sprintf("%d Events of the ConfigMap", n), func() error {
 			list, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=" + cm.Name})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list.Items) >= n || time.Now().After(deadline) {
-				items := list.Items
-				slices.SortFunc(items, func(a, b corev1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
-				var out []event
-				for _, e := range items {
-					if e.InvolvedObject.UID != cm.UID {
-						t.Errorf("event %s involves uid %q, want the ConfigMap's %q", e.Name, e.InvolvedObject.UID, cm.UID)
-					}
-					out = append(out, event{e.Type, e.Reason, e.Message})
-				}
-				return out
+			items = list.Items
+			if len(items) < n {
+				return fmt.Errorf("%d Events: %+v", len(items), items)
 			}
-			time.Sleep(100 * time.Millisecond)
+			return nil
+		})
+		slices.SortFunc(items, func(a, b corev1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+		var out []event
+		for _, e := range items {
+			if e.InvolvedObject.UID != cm.UID {
+				t.Errorf("event %s involves uid %q, want the ConfigMap's %q", e.Name, e.InvolvedObject.UID, cm.UID)
+			}
+			out = append(out, event{e.Type, e.Reason, e.Message})
 		}
+		return out
 	}
 
 	// The same rejection twice in a row is one Event; a new problem is another.
