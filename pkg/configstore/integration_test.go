@@ -25,6 +25,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/values"
 	"github.com/seedops/addon-operator/test/cluster"
 	"github.com/seedops/addon-operator/test/logbuf"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 var testCluster *cluster.Cluster
@@ -188,17 +189,7 @@ func mustPatch(t *testing.T, s *Store, patch string) {
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not so after %s: %v", what, waitFor, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Until(t, 100*time.Millisecond, waitFor, what, check)
 }
 
 func TestInitialEvent(t *testing.T) {

@@ -64,7 +64,7 @@ func (s *Store) Patch(ctx context.Context, p values.Patch) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("save config patch to configmap %s: %w (last attempt: %v)", s.ref(), ctx.Err(), err)
-		case <-time.After(backoff.Step()):
+		case <-s.clock.After(backoff.Step()):
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +39,7 @@ func (s *Store) handleDeleted(ctx context.Context, cm *corev1.ConfigMap, secret 
 	rvs, err := s.recreate(ctx, cmData, secretData)
 	if err != nil {
 		s.log.Error("re-create config objects failed", "configmap", s.ref(), "error", err)
-		time.AfterFunc(recreateRetry, s.trigger)
+		s.clock.AfterFunc(recreateRetry, s.trigger)
 		return true
 	}
 	s.expectEcho(rvs)

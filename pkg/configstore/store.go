@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -45,6 +46,7 @@ type Store struct {
 	cfg     Config
 	schemas Schemas
 	log     *slog.Logger
+	clock   clock.WithDelayedExecution
 
 	events    chan Event
 	listeners []func(Event)
@@ -78,6 +80,18 @@ func WithListener(listen func(Event)) Option {
 	return func(s *Store) { s.listeners = append(s.listeners, listen) }
 }
 
+// WithClock replaces the real clock (k8s.io/utils/clock.RealClock), which
+// bounds the wait for the echo of an own write, spaces out retries of
+// re-creating deleted objects and of conflicting patches. A nil c keeps the
+// real clock.
+func WithClock(c clock.WithDelayedExecution) Option {
+	return func(s *Store) {
+		if c != nil {
+			s.clock = c
+		}
+	}
+}
+
 // New returns a Store for the ConfigMap and Secret that cfg names. schemas
 // is consulted on every parse, so it may change its answers over time.
 func New(client kubernetes.Interface, cfg Config, schemas Schemas, log *slog.Logger, opts ...Option) *Store {
@@ -87,6 +101,7 @@ func New(client kubernetes.Interface, cfg Config, schemas Schemas, log *slog.Log
 		cfg:     cfg,
 		schemas: schemas,
 		log:     log,
+		clock:   clock.RealClock{},
 		events:  make(chan Event, 1),
 		kick:    make(chan struct{}, 1),
 		current: emptySnapshot(),
@@ -236,7 +251,7 @@ func (s *Store) sync(ctx context.Context, c caches) {
 	defer s.writeMu.Unlock()
 	if s.initialSent {
 		s.mu.Lock()
-		waiting := s.echo.waiting(time.Now())
+		waiting := s.echo.waiting(s.clock.Now())
 		s.mu.Unlock()
 		if waiting {
 			return // the rest of an own write is on its way; echoTimeout kicks again
@@ -331,8 +346,8 @@ func (s *Store) emit(ev Event) {
 func (s *Store) expectEcho(rvs map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.echo.expect(rvs, time.Now().Add(echoTimeout)) {
-		time.AfterFunc(echoTimeout, s.trigger)
+	if s.echo.expect(rvs, s.clock.Now().Add(echoTimeout)) {
+		s.clock.AfterFunc(echoTimeout, s.trigger)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/pkg/updater"
 	"github.com/seedops/addon-operator/pkg/values"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 // Secrets of the fixture, and what must never be printed without
@@ -323,21 +324,21 @@ func shortTempDir(t *testing.T) string {
 // waitSocket waits until a socket file is at path.
 func waitSocket(t *testing.T, path string, done <-chan error) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if info, err := os.Lstat(path); err == nil && info.Mode().Type() == fs.ModeSocket {
-			return
+	poll.Until(t, 5*time.Millisecond, 10*time.Second, "a socket at "+path, func() error {
+		info, err := os.Lstat(path)
+		if err == nil && info.Mode().Type() == fs.ModeSocket {
+			return nil
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("Start returned before listening: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no socket at %s after 10s", path)
+		if err != nil {
+			return err
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return fmt.Errorf("%s is a %s, not a socket", path, info.Mode().Type())
+	})
 }
 
 // cli runs a CLI command in process against socket.

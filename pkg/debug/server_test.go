@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/debug"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 func TestSocketFileModeAndRemoval(t *testing.T) {
@@ -80,22 +81,18 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Millisecond, 10*time.Second, "an answer on the socket", func() error {
 		_, errOut, code := cli(socket, "module", "list")
 		if code == debug.ExitOK {
-			break
+			return nil
 		}
 		select {
 		case err := <-done:
 			t.Fatalf("Start: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no answer on the socket after 10s: %s", errOut)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return errors.New(errOut)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Start: %v", err)

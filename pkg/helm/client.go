@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/validation"
+	"k8s.io/utils/clock"
 )
 
 // Operation names passed to Observer.HelmOperation.
@@ -42,6 +43,18 @@ func WithObserver(o Observer) Option {
 	return func(c *Client) { c.observer = o }
 }
 
+// WithClock replaces the real clock (k8s.io/utils/clock.RealClock), which
+// paces the wait for CRDs to be established, ages the cached server
+// capabilities and times operations for the Observer. A nil c keeps the
+// real clock.
+func WithClock(c clock.Clock) Option {
+	return func(cl *Client) {
+		if c != nil {
+			cl.clock = c
+		}
+	}
+}
+
 // Client manages the releases of one namespace. Its methods are safe for
 // concurrent use: calls for the same release wait for each other (not
 // necessarily in call order), calls for different releases run in parallel.
@@ -49,6 +62,7 @@ func WithObserver(o Observer) Option {
 type Client struct {
 	cfg      Config
 	log      *slog.Logger
+	clock    clock.Clock
 	observer Observer
 	api      *apiView
 	core     kubernetes.Interface
@@ -67,8 +81,12 @@ func New(restCfg *rest.Config, cfg Config, log *slog.Logger, opts ...Option) (*C
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	c := &Client{cfg: cfg, log: log, clock: clock.RealClock{}}
+	for _, o := range opts {
+		o(c)
+	}
 	restCfg = rest.CopyConfig(restCfg)
-	api, err := newAPIView(restCfg, cfg.Namespace)
+	api, err := newAPIView(restCfg, cfg.Namespace, c.clock)
 	if err != nil {
 		return nil, fmt.Errorf("helm client: %w", err)
 	}
@@ -84,10 +102,7 @@ func New(restCfg *rest.Config, cfg Config, log *slog.Logger, opts ...Option) (*C
 	if err != nil {
 		return nil, fmt.Errorf("helm client: %w", err)
 	}
-	c := &Client{cfg: cfg, log: log, api: api, core: core, crds: crds, meta: meta}
-	for _, o := range opts {
-		o(c)
-	}
+	c.api, c.core, c.crds, c.meta = api, core, crds, meta
 	return c, nil
 }
 
@@ -160,7 +175,7 @@ func (c *Client) helmLog(format string, args ...any) {
 
 func (c *Client) observe(name, op string, start time.Time, err error) {
 	if c.observer != nil {
-		c.observer.HelmOperation(name, op, time.Since(start).Seconds(), err)
+		c.observer.HelmOperation(name, op, c.clock.Since(start).Seconds(), err)
 	}
 }
 

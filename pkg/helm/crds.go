@@ -138,7 +138,7 @@ func (c *Client) waitEstablished(ctx context.Context, names []string) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for crds %s to be established: %w", strings.Join(pending, ", "), ctx.Err())
-		case <-time.After(crdPollInterval):
+		case <-c.clock.After(crdPollInterval):
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -88,7 +87,7 @@ func (c *Client) Deploy(ctx context.Context, name, chartDir string, vals values.
 }
 
 func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.Values) (Result, error) {
-	start := time.Now()
+	start := c.clock.Now()
 	rendered, err := c.render(name, chartDir, vals)
 	c.observe(name, OpRender, start, err)
 	if err != nil {
@@ -166,7 +165,7 @@ func renderLabels(rendered Rendered) map[string]string {
 }
 
 func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered, replace bool) (*release.Release, error) {
-	start := time.Now()
+	start := c.clock.Now()
 	rel, err := func() (*release.Release, error) {
 		cfg, err := c.actionConfig()
 		if err != nil {
@@ -190,7 +189,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 }
 
 func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered) (*release.Release, error) {
-	start := time.Now()
+	start := c.clock.Now()
 	rel, err := func() (*release.Release, error) {
 		cfg, err := c.actionConfig()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 // A release goes through install, no-op deploys, upgrades and uninstall;
@@ -143,7 +144,7 @@ func TestDeployLifecycle(t *testing.T) {
 			t.Errorf("helm operations (-want +got):\n%s", diff)
 		}
 		for _, obj := range wantObjects {
-			eventually(t, 10*time.Second, obj.String()+" deleted", func() (bool, error) {
+			poll.Until(t, 100*time.Millisecond, 10*time.Second, obj.String()+" deleted", func() error {
 				return gone(getObject(ctx, ns, obj))
 			})
 		}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/clock"
 )
 
 // capabilitiesTTL is how long discovered capabilities are reused before the
@@ -33,6 +34,7 @@ type apiView struct {
 	namespace string
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *refreshingMapper
+	clock     clock.PassiveClock // ages caps
 
 	mu     sync.Mutex
 	caps   *chartutil.Capabilities
@@ -45,12 +47,12 @@ type apiView struct {
 	kube *kube.Client
 }
 
-func newAPIView(cfg *rest.Config, namespace string) (*apiView, error) {
+func newAPIView(cfg *rest.Config, namespace string, clk clock.PassiveClock) (*apiView, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("discovery client: %w", err)
 	}
-	v := &apiView{rest: cfg, namespace: namespace, discovery: memory.NewMemCacheClient(dc)}
+	v := &apiView{rest: cfg, namespace: namespace, discovery: memory.NewMemCacheClient(dc), clock: clk}
 	v.mapper = &refreshingMapper{
 		DeferredDiscoveryRESTMapper: restmapper.NewDeferredDiscoveryRESTMapper(v.discovery),
 		onReset:                     v.forgetCapabilities,
@@ -102,7 +104,7 @@ func (v *apiView) kubeClient(build func() *kube.Client) *kube.Client {
 // version and API versions. The result is shared and must not be modified.
 func (v *apiView) capabilities() (*chartutil.Capabilities, error) {
 	v.mu.Lock()
-	if v.caps != nil && time.Since(v.capsAt) < capabilitiesTTL {
+	if v.caps != nil && v.clock.Since(v.capsAt) < capabilitiesTTL {
 		caps := v.caps
 		v.mu.Unlock()
 		return caps, nil
@@ -126,7 +128,7 @@ func (v *apiView) capabilities() (*chartutil.Capabilities, error) {
 		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
 	}
 	v.mu.Lock()
-	v.caps, v.capsAt = caps, time.Now()
+	v.caps, v.capsAt = caps, v.clock.Now()
 	v.mu.Unlock()
 	return caps, nil
 }

@@ -105,33 +105,15 @@ func configMap(t testing.TB, ns, name string) *corev1.ConfigMap {
 	return cm
 }
 
-// eventually polls cond every 100 ms until it holds or the timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		last = err
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s (last error: %v)", what, timeout, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// gone reports whether a Get returned NotFound.
-func gone(_ any, err error) (bool, error) {
+// gone is nil when a Get returned NotFound, and says why not otherwise.
+func gone(_ any, err error) error {
 	if apierrors.IsNotFound(err) {
-		return true, nil
+		return nil
 	}
 	if err == nil {
-		return false, errors.New("still exists")
+		return errors.New("still exists")
 	}
-	return false, err
+	return err
 }
 
 // recorder is an Observer that keeps the operations it saw.

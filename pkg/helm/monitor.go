@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 )
 
 // monitorRetry is how soon the Monitor tries again to watch a kind it could
@@ -38,6 +39,7 @@ const monitorRetry = 30 * time.Second
 // nothing missing and applies nothing.
 type Monitor struct {
 	log    *slog.Logger
+	clock  clock.WithDelayedExecution
 	meta   metadata.Interface
 	api    *apiView
 	events chan string
@@ -90,14 +92,28 @@ type typeWatch struct {
 	done chan struct{}
 }
 
+// MonitorOption configures a Monitor.
+type MonitorOption func(*Monitor)
+
+// WithMonitorClock replaces the real clock (k8s.io/utils/clock.RealClock),
+// which times the retries of failed watch setups and the pending grace of
+// WatchPending. A nil c keeps the real clock.
+func WithMonitorClock(c clock.WithDelayedExecution) MonitorOption {
+	return func(m *Monitor) {
+		if c != nil {
+			m.clock = c
+		}
+	}
+}
+
 // NewMonitor returns a Monitor that watches nothing until releases are
 // tracked. It does not contact the API server. log may be nil.
-func NewMonitor(restCfg *rest.Config, log *slog.Logger) (*Monitor, error) {
+func NewMonitor(restCfg *rest.Config, log *slog.Logger, opts ...MonitorOption) (*Monitor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	restCfg = rest.CopyConfig(restCfg)
-	api, err := newAPIView(restCfg, "")
+	api, err := newAPIView(restCfg, "", clock.RealClock{})
 	if err != nil {
 		return nil, fmt.Errorf("helm monitor: %w", err)
 	}
@@ -105,8 +121,9 @@ func NewMonitor(restCfg *rest.Config, log *slog.Logger) (*Monitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("helm monitor: %w", err)
 	}
-	return &Monitor{
+	m := &Monitor{
 		log:      log,
+		clock:    clock.RealClock{},
 		meta:     mc,
 		api:      api,
 		events:   make(chan string),
@@ -115,7 +132,11 @@ func NewMonitor(restCfg *rest.Config, log *slog.Logger) (*Monitor, error) {
 		keys:     map[string]map[objectKey]bool{},
 		watches:  map[watchKey]*typeWatch{},
 		queued:   map[string]bool{},
-	}, nil
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m, nil
 }
 
 // Events delivers the names of releases that lost an object, each name once
@@ -175,7 +196,7 @@ func (m *Monitor) Start(ctx context.Context) error {
 
 	var retry <-chan time.Time
 	if !m.sync() {
-		retry = time.After(monitorRetry)
+		retry = m.clock.After(monitorRetry)
 	}
 	for {
 		m.mu.Lock()
@@ -190,12 +211,12 @@ func (m *Monitor) Start(ctx context.Context) error {
 			return nil
 		case <-m.wake:
 			if !m.sync() && retry == nil {
-				retry = time.After(monitorRetry)
+				retry = m.clock.After(monitorRetry)
 			}
 		case <-retry:
 			retry = nil
 			if !m.sync() {
-				retry = time.After(monitorRetry)
+				retry = m.clock.After(monitorRetry)
 			}
 		case out <- next:
 			m.mu.Lock()
@@ -285,7 +306,7 @@ func (m *Monitor) watchPending() (stop func()) {
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, secrets, m.pendingNamespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = "owner=helm" }).Informer()
 	var mu sync.Mutex
-	timers := map[string]*time.Timer{} // by Secret key, until they fire
+	timers := map[string]clock.Timer{} // by Secret key, until they fire
 	check := func(obj any) {
 		acc, err := meta.Accessor(obj)
 		if err != nil || !pendingStatus(acc.GetLabels()["status"]) {
@@ -297,7 +318,7 @@ func (m *Monitor) watchPending() (stop func()) {
 		if timers == nil || timers[key] != nil {
 			return
 		}
-		timers[key] = time.AfterFunc(m.pendingGrace, func() {
+		timers[key] = m.clock.AfterFunc(m.pendingGrace, func() {
 			mu.Lock()
 			delete(timers, key)
 			mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -52,7 +51,7 @@ func (c *Client) Render(ctx context.Context, name, chartDir string, vals values.
 	if err := ctx.Err(); err != nil {
 		return Rendered{}, fmt.Errorf("render release %q: %w", name, err)
 	}
-	start := time.Now()
+	start := c.clock.Now()
 	r, err := c.render(name, chartDir, vals)
 	c.observe(name, OpRender, start, err)
 	if err != nil {

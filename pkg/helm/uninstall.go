@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -42,7 +41,7 @@ func (c *Client) uninstall(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	start := time.Now()
+	start := c.clock.Now()
 	u := action.NewUninstall(cfg)
 	u.Timeout = c.cfg.Timeout
 	u.DeletionPropagation = "background"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/seedops/addon-operator/test/cluster"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 var testCluster *cluster.Cluster
@@ -47,13 +49,22 @@ func (r *recorder) snapshot() []Event {
 // waitFor polls until cond holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	poll.True(t, 20*time.Millisecond, d, what, cond)
+}
+
+// eventOf reports whether events hold one of h whose contexts contain
+// every part of want.
+func eventOf(e *Engine, events []Event, h *Hook, want ...string) bool {
+	for _, ev := range events {
+		if ev.Hook != h {
+			continue
 		}
-		time.Sleep(20 * time.Millisecond)
+		data, _ := ContextsJSON(e.Snapshots(h, ev.Contexts))
+		if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(string(data), w) }) {
+			return true
+		}
 	}
+	return false
 }
 
 func startEngine(t *testing.T, rec *recorder) *Engine {
@@ -153,8 +164,11 @@ kubernetes:
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the size change event", func() bool { return len(rec.snapshot()) >= 1 })
-	time.Sleep(500 * time.Millisecond) // let a wrongly fired event for the annotation arrive, too
+	// The watch delivers the object's changes in order: an event wrongly
+	// fired for the annotation comes before the one of the size change.
+	waitFor(t, 10*time.Second, "the size change event", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"filterResult":"2"`)
+	})
 	events := rec.snapshot()
 	if len(events) != 1 {
 		t.Fatalf("got %d events, want exactly 1 (the annotation change must not fire): %+v", len(events), events)
@@ -164,16 +178,32 @@ kubernetes:
 		t.Errorf("event context = %s", data)
 	}
 
-	// Disabled hooks get no more events.
+	// Disabled hooks get no more events. A sentinel hook with the same
+	// binding, enabled after Disable, sees the change that the disabled one
+	// must not: once its event is in, a wrongly delivered one would be too.
 	e.Disable(h)
+	sentinel := &Hook{Name: "sentinel.sh", ValuesKey: "global", Bindings: cfg}
+	if _, err := e.Enable(sentinel); err != nil {
+		t.Fatal(err)
+	}
+	e.Unlock(sentinel)
+	t.Cleanup(func() { e.Disable(sentinel) })
 	cm, _ = cms.Get(ctx, "first", metav1.GetOptions{})
 	cm.Data["size"] = "3"
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if n := len(rec.snapshot()); n != 1 {
-		t.Errorf("disabled hook got %d events, want none after Disable", n-1)
+	waitFor(t, 10*time.Second, "the sentinel's size change event", func() bool {
+		return eventOf(e, rec.snapshot(), sentinel, `"filterResult":"3"`)
+	})
+	var late []Event
+	for _, ev := range rec.snapshot()[1:] {
+		if ev.Hook == h {
+			late = append(late, ev)
+		}
+	}
+	if len(late) != 0 {
+		t.Errorf("disabled hook got %d events, want none after Disable: %+v", len(late), late)
 	}
 }
 

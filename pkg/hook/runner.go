@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -87,15 +88,35 @@ func (b *byteSize) Set(s string) error {
 // Runner executes hook processes. It is safe for concurrent use; each run
 // has its own files.
 type Runner struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
 
 	mu      sync.Mutex
 	running map[int]struct{} // process groups of the runs in progress
 }
 
+// termGrace is how long a hook whose run is cancelled has between SIGTERM
+// and SIGKILL.
+const termGrace = 5 * time.Second
+
+// RunnerOption configures a Runner.
+type RunnerOption func(*Runner)
+
+// WithClock replaces the real clock (k8s.io/utils/clock.RealClock), which
+// times the grace between SIGTERM and SIGKILL of a cancelled run. The run
+// timeout is a ctx deadline and stays on real time. A nil c keeps the real
+// clock.
+func WithClock(c clock.Clock) RunnerOption {
+	return func(r *Runner) {
+		if c != nil {
+			r.clock = c
+		}
+	}
+}
+
 // NewRunner returns a Runner; zero Config fields get their flag defaults.
-func NewRunner(cfg Config, log *slog.Logger) *Runner {
+func NewRunner(cfg Config, log *slog.Logger, opts ...RunnerOption) *Runner {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
 	}
@@ -105,7 +126,11 @@ func NewRunner(cfg Config, log *slog.Logger) *Runner {
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 1 << 20
 	}
-	return &Runner{cfg: cfg, log: log, running: map[int]struct{}{}}
+	r := &Runner{cfg: cfg, log: log, clock: clock.RealClock{}, running: map[int]struct{}{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // KillAll sends SIGKILL to the process group of every hook run in
@@ -218,7 +243,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case err = <-done:
-		case <-time.After(5 * time.Second):
+		case <-r.clock.After(termGrace):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			err = <-done
 		}

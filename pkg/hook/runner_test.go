@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/values"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 // script writes an executable bash hook into dir and returns its path.
@@ -279,31 +281,81 @@ wait`)
 		_, err := r.Run(context.Background(), moduleHook(path), Input{})
 		done <- err
 	}()
-	var child int
-	for child == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("the hook ended before it was killed: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if data, err := os.ReadFile(ready); err == nil {
-			child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-		}
-	}
+	child := waitReady(t, ready, done)
 	if n := r.KillAll(); n != 1 {
 		t.Errorf("KillAll signalled %d groups, want 1", n)
 	}
 	if err := <-done; !errors.Is(err, ErrFailed) {
 		t.Errorf("the killed run returned %v, want ErrFailed", err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); alive(child); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the hook's background child %d survived KillAll", child)
-		}
-	}
+	// The child is a real process that init reaps; nothing notifies its end.
+	poll.True(t, 20*time.Millisecond, 10*time.Second, fmt.Sprintf("the hook's background child %d to end", child), func() bool {
+		return !alive(child)
+	})
 	if n := r.KillAll(); n != 0 {
 		t.Errorf("KillAll after the run ended signalled %d groups", n)
 	}
+}
+
+// A cancelled run gets SIGTERM, and SIGKILL only when it is still running
+// after the grace.
+func TestCancelledRunIsKilledAfterGrace(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	path := script(t, dir, "stubborn.sh", `trap '' TERM
+sleep 600 &
+echo $! > "`+ready+`.tmp" && mv "`+ready+`.tmp" "`+ready+`"
+wait`)
+	clk := clocktesting.NewFakeClock(time.Now())
+	log := slog.New(slog.DiscardHandler)
+	r := NewRunner(Config{Timeout: time.Hour, TmpDir: t.TempDir(), LogLimit: 1 << 16}, log, WithClock(clk))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Run(ctx, moduleHook(path), Input{})
+		done <- err
+	}()
+	waitReady(t, ready, done)
+	cancel()
+	poll.True(t, time.Millisecond, 10*time.Second, "the runner to wait out the grace", clk.HasWaiters)
+
+	clk.Step(termGrace - time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("the run ended before the grace passed: %v", err)
+	default:
+	}
+	clk.Step(time.Millisecond)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the cancelled run returned %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not end after the grace")
+	}
+}
+
+// waitReady waits until the hook wrote the pid of its background child to
+// ready and returns it; the hook is a real process that does not notify.
+func waitReady(t *testing.T, ready string, done <-chan error) int {
+	t.Helper()
+	var child int
+	poll.Until(t, 20*time.Millisecond, 10*time.Second, "the hook to start its child", func() error {
+		select {
+		case err := <-done:
+			t.Fatalf("the hook ended before it was killed: %v", err)
+		default:
+		}
+		data, err := os.ReadFile(ready)
+		if err != nil {
+			return err
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err
+	})
+	return child
 }
 
 // alive reports whether pid is a process that has not exited (a zombie

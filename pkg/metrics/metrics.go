@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
 )
 
 const prefix = "addon_operator_"
@@ -43,6 +44,8 @@ type Metrics struct {
 	pendingReleases         prometheus.Gauge
 	modulePhase             *prometheus.GaugeVec
 
+	clock clock.WithTicker // ticks live_ticks
+
 	mu sync.Mutex
 	// preset: the modules and global hooks of the last Preset.
 	presetModules, presetGlobalHooks map[string]bool
@@ -50,8 +53,24 @@ type Metrics struct {
 	phased map[string]bool
 }
 
+// liveTick is how often Start increases live_ticks.
+const liveTick = 10 * time.Second
+
+// Option configures Metrics.
+type Option func(*Metrics)
+
+// WithClock replaces the real clock (k8s.io/utils/clock.RealClock), which
+// ticks live_ticks. A nil c keeps the real clock.
+func WithClock(c clock.WithTicker) Option {
+	return func(m *Metrics) {
+		if c != nil {
+			m.clock = c
+		}
+	}
+}
+
 // New creates the collectors and registers them on reg.
-func New(reg prometheus.Registerer) *Metrics {
+func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 	hookLabels := []string{"hook", "binding", "activation", "queue"}
 	moduleHookLabels := append([]string{"module"}, hookLabels...)
 	m := &Metrics{
@@ -83,6 +102,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		updateErrors:            counter("update_errors_total", "Update problems by stage: check (source, channel), download, load (invalid bundle), converge (rolled back), restore.", []string{"stage"}),
 		pendingReleases:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "pending_releases", Help: "Releases in phase Pending (waiting for a window, an approval, or held)."}),
 		modulePhase:             gauge("module_phase", "1 for the phase of a module's Module object (Ready, Reconciling, Error, Disabled), 0 for the other phases.", []string{"module", "phase"}),
+		clock:                   clock.RealClock{},
+	}
+	for _, o := range opts {
+		o(m)
 	}
 	reg.MustRegister(
 		m.globalHookSeconds, m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess,
@@ -111,13 +134,13 @@ func gauge(name, help string, labels []string) *prometheus.GaugeVec {
 
 // Start increases live_ticks every 10 seconds until ctx is done.
 func (m *Metrics) Start(ctx context.Context) error {
-	t := time.NewTicker(10 * time.Second)
+	t := m.clock.NewTicker(liveTick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 			m.liveTicks.Inc()
 		}
 	}

@@ -12,8 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 // scrape returns every series of reg as `name{k="v",...}` → value; a
@@ -376,6 +378,30 @@ func TestStartStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Start did not return after its ctx was cancelled")
+	}
+}
+
+// live_ticks counts the 10-second ticks of the clock while Start runs.
+func TestLiveTicksCountTenSecondTicks(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
+	m := metrics.New(reg, metrics.WithClock(clk))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	poll.True(t, time.Millisecond, 5*time.Second, "Start to start its ticker", clk.HasWaiters)
+	for want := 1.0; want <= 3; want++ {
+		clk.Step(10 * time.Second)
+		poll.Until(t, time.Millisecond, 5*time.Second, fmt.Sprintf("live_ticks %v", want), func() error {
+			if got := scrape(t, reg)["addon_operator_live_ticks{}"]; got != want {
+				return fmt.Errorf("live_ticks %v", got)
+			}
+			return nil
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seedops/addon-operator/pkg/queue"
 	"github.com/seedops/addon-operator/test/logbuf"
+	"github.com/seedops/addon-operator/test/poll"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -100,13 +101,7 @@ func (h *harness) head(t *testing.T, queueName string) queue.TaskInfo {
 // synchronises with goroutines; it never stands in for an assertion.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.True(t, time.Millisecond, timeout, what, cond)
 }
 
 // receive takes one value from ch, failing the test after timeout.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seedops/addon-operator/test/logbuf"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 // fixture is a server whose readiness the test switches, with one metric
@@ -144,16 +146,14 @@ func TestStartServesUntilItsContextEnds(t *testing.T) {
 	// Port 0: the server logs the address it got.
 	addrRe := regexp.MustCompile(`address=(\S+)`)
 	var addr string
-	deadline := time.Now().Add(5 * time.Second)
-	for addr == "" && time.Now().Before(deadline) {
-		if m := addrRe.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
+	poll.Until(t, 5*time.Millisecond, 5*time.Second, "the server to log its address", func() error {
+		m := addrRe.FindStringSubmatch(logs.String())
+		if m == nil {
+			return fmt.Errorf("no address in the log: %s", logs.String())
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if addr == "" {
-		t.Fatalf("the server logged no address: %s", logs.String())
-	}
+		addr = m[1]
+		return nil
+	})
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz: %v", err)

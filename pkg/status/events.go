@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 )
@@ -49,6 +50,7 @@ type ConfigEvents struct {
 	configMap string
 	instance  string
 	log       *slog.Logger
+	clock     clock.Clock
 	wake      chan struct{}
 
 	mu      sync.Mutex
@@ -68,18 +70,36 @@ type observation struct {
 	at      time.Time
 }
 
+// EventsOption configures a ConfigEvents.
+type EventsOption func(*ConfigEvents)
+
+// WithEventsClock replaces the real clock (k8s.io/utils/clock.RealClock),
+// which stamps the Events and times the retries of failed writes. A nil c
+// keeps the real clock.
+func WithEventsClock(c clock.Clock) EventsOption {
+	return func(r *ConfigEvents) {
+		if c != nil {
+			r.clock = c
+		}
+	}
+}
+
 // NewConfigEvents returns a recorder for the ConfigMap configMap in
 // namespace. It does not contact the API server. log may be nil.
-func NewConfigEvents(client kubernetes.Interface, namespace, configMap string, log *slog.Logger) *ConfigEvents {
+func NewConfigEvents(client kubernetes.Interface, namespace, configMap string, log *slog.Logger, opts ...EventsOption) *ConfigEvents {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
-	return &ConfigEvents{
+	r := &ConfigEvents{
 		client: client, namespace: namespace, configMap: configMap,
 		instance: truncate(fmt.Sprintf("%s-%d", host, os.Getpid()), 128),
-		log:      log, wake: make(chan struct{}, 1),
+		log:      log, clock: clock.RealClock{}, wake: make(chan struct{}, 1),
 	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Observe takes an event of the config store (a configstore.WithListener):
@@ -88,7 +108,7 @@ func NewConfigEvents(client kubernetes.Interface, namespace, configMap string, l
 // merged both (a Change and an Err) counts as an acceptance followed by the
 // rejection.
 func (r *ConfigEvents) Observe(ev configstore.Event) {
-	now := time.Now()
+	now := r.clock.Now()
 	r.mu.Lock()
 	if ev.Err == nil || !ev.Change.Empty() {
 		r.pending = append(r.pending, observation{at: now},
@@ -180,7 +200,7 @@ func (r *ConfigEvents) record(ctx context.Context, o observation) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-r.clock.After(wait):
 		}
 		wait *= 2
 	}

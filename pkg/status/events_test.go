@@ -2,6 +2,7 @@ package status_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,10 +11,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/status"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 func TestConfigRejectedEvents(t *testing.T) {
@@ -46,26 +53,27 @@ func TestConfigRejectedEvents(t *testing.T) {
 	// events waits until the ConfigMap has n Events and returns them, oldest first.
 	events := func(n int) []event {
 		t.Helper()
-		deadline := time.Now().Add(waitFor)
-		for {
+		var items []corev1.Event
+		poll.Until(t, pollEvery, waitFor, fmt.Sprintf("%d Events of the ConfigMap", n), func() error {
 			list, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=" + cm.Name})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(list.Items) >= n || time.Now().After(deadline) {
-				items := list.Items
-				slices.SortFunc(items, func(a, b corev1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
-				var out []event
-				for _, e := range items {
-					if e.InvolvedObject.UID != cm.UID {
-						t.Errorf("event %s involves uid %q, want the ConfigMap's %q", e.Name, e.InvolvedObject.UID, cm.UID)
-					}
-					out = append(out, event{e.Type, e.Reason, e.Message})
-				}
-				return out
+			items = list.Items
+			if len(items) < n {
+				return fmt.Errorf("%d Events: %+v", len(items), items)
 			}
-			time.Sleep(100 * time.Millisecond)
+			return nil
+		})
+		slices.SortFunc(items, func(a, b corev1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+		var out []event
+		for _, e := range items {
+			if e.InvolvedObject.UID != cm.UID {
+				t.Errorf("event %s involves uid %q, want the ConfigMap's %q", e.Name, e.InvolvedObject.UID, cm.UID)
+			}
+			out = append(out, event{e.Type, e.Reason, e.Message})
 		}
+		return out
 	}
 
 	// The same rejection twice in a row is one Event; a new problem is another.
@@ -110,5 +118,47 @@ func TestConfigRejectedEvents(t *testing.T) {
 	t.Logf("kubectl describe configmap:\n%s", out)
 	if !strings.Contains(out, "ConfigRejected") || !strings.Contains(out, `key fooEnabled: bad enabled flag: want "true" or "false", got "yes"`) {
 		t.Error("kubectl describe configmap does not show the ConfigRejected event")
+	}
+}
+
+// A failed Event write is retried after a second of the recorder's clock,
+// and the Event carries the time the rejection was observed.
+func TestConfigEventsRetryOnTheirClock(t *testing.T) {
+	client := fake.NewClientset()
+	failures := 1 // read and written by the recorder's goroutine only
+	client.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures > 0 {
+			failures--
+			return true, nil, errors.New("api server unavailable")
+		}
+		return false, nil, nil
+	})
+	observed := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakeClock(observed)
+	rec := status.NewConfigEvents(client, "retry", "addon-operator", nil, status.WithEventsClock(clk))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rec.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	rec.Observe(configstore.Event{Err: fmt.Errorf("%w: bad", configstore.ErrInvalidConfig)})
+	poll.True(t, time.Millisecond, 5*time.Second, "the recorder to wait before retrying", clk.HasWaiters)
+	list := func() []eventsv1.Event {
+		l, err := client.EventsV1().Events("retry").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Items
+	}
+	if n := len(list()); n != 0 {
+		t.Fatalf("%d Events before the retry, want 0", n)
+	}
+	clk.Step(time.Second)
+	poll.True(t, time.Millisecond, 5*time.Second, "the retried Event", func() bool { return len(list()) == 1 })
+	if got := list()[0].EventTime.Time; !got.Equal(observed) {
+		t.Errorf("EventTime %s, want the time of the observation %s", got, observed)
 	}
 }

@@ -30,14 +30,19 @@ import (
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/test/cluster"
+	"github.com/seedops/addon-operator/test/poll"
 )
 
 var testCluster *cluster.Cluster
 
 func TestMain(m *testing.M) { os.Exit(cluster.Main(m, cluster.Full, &testCluster)) }
 
-// waitFor bounds every wait for the cluster or the Writer.
-const waitFor = 60 * time.Second
+// waitFor bounds every wait for the cluster or the Writer; pollEvery is how
+// often a wait looks again.
+const (
+	waitFor   = 60 * time.Second
+	pollEvery = 50 * time.Millisecond
+)
 
 // poolLabel marks the fake node that the tests' workloads run on.
 var poolLabel = map[string]string{"status-test": "pool"}
@@ -267,17 +272,18 @@ func moduleObject(t *testing.T, name string) (*unstructured.Unstructured, status
 // waitModule waits until the Module object's status satisfies ok.
 func waitModule(t *testing.T, name string, ok func(status.ModuleStatus) bool) (*unstructured.Unstructured, status.ModuleStatus) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		obj, st := moduleObject(t, name)
-		if obj != nil && ok(st) {
-			return obj, st
+	var (
+		obj *unstructured.Unstructured
+		st  status.ModuleStatus
+	)
+	poll.Until(t, pollEvery, waitFor, "the status of module "+name, func() error {
+		obj, st = moduleObject(t, name)
+		if obj == nil || !ok(st) {
+			return fmt.Errorf("not as expected; last: %+v", st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("module %s: status never as expected; last: %+v", name, st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	return obj, st
 }
 
 func phaseIs(phase string) func(status.ModuleStatus) bool {
@@ -287,29 +293,22 @@ func phaseIs(phase string) func(status.ModuleStatus) bool {
 // waitGone waits until the Module object does not exist.
 func waitGone(t *testing.T, name string) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		if obj, _ := moduleObject(t, name); obj == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("module %s still exists", name)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.True(t, pollEvery, waitFor, "module "+name+" to be deleted", func() bool {
+		obj, _ := moduleObject(t, name)
+		return obj == nil
+	})
 }
 
 // waitReads waits until the Writer synced n more times.
 func waitReads(t *testing.T, src *fakeSource, n int) {
 	t.Helper()
 	target := src.reads() + n
-	deadline := time.Now().Add(waitFor)
-	for src.reads() < target {
-		if time.Now().After(deadline) {
-			t.Fatalf("writer synced %d times, want %d", src.reads(), target)
+	poll.Until(t, pollEvery, waitFor, fmt.Sprintf("%d syncs of the writer", target), func() error {
+		if got := src.reads(); got < target {
+			return fmt.Errorf("synced %d times", got)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // conditionOf finds a condition; the zero Condition when absent.
@@ -426,17 +425,13 @@ func (r *phaseRecorder) ModulePhases(phases map[string]string) {
 // waitPhases waits until the last phases reported equal want.
 func (r *phaseRecorder) waitPhases(t *testing.T, want map[string]string) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
+	poll.Until(t, pollEvery, waitFor, fmt.Sprintf("phases %v", want), func() error {
 		r.mu.Lock()
 		got := maps.Clone(r.last)
 		r.mu.Unlock()
-		if maps.Equal(got, want) {
-			return
+		if !maps.Equal(got, want) {
+			return fmt.Errorf("phases %v", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("phases %v, want %v", got, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

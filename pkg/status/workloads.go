@@ -14,6 +14,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -26,6 +27,7 @@ import (
 type workloads struct {
 	kube    kubernetes.Interface
 	timeout time.Duration
+	clock   clock.WithDelayedExecution
 	log     *slog.Logger
 
 	factory      informers.SharedInformerFactory
@@ -65,7 +67,7 @@ type report struct {
 	failed []string
 }
 
-func newWorkloads(kube kubernetes.Interface, timeout time.Duration, log *slog.Logger, onChange func()) *workloads {
+func newWorkloads(kube kubernetes.Interface, timeout time.Duration, clk clock.WithDelayedExecution, log *slog.Logger, onChange func()) *workloads {
 	factory := informers.NewSharedInformerFactoryWithOptions(kube, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = helm.ModuleLabel }))
 	h := cache.ResourceEventHandlerFuncs{
@@ -82,7 +84,7 @@ func newWorkloads(kube kubernetes.Interface, timeout time.Duration, log *slog.Lo
 		_, _ = inf.AddEventHandler(h)
 	}
 	return &workloads{
-		kube: kube, timeout: timeout, log: log, factory: factory,
+		kube: kube, timeout: timeout, clock: clk, log: log, factory: factory,
 		deployments: apps.Deployments().Lister(), statefulSets: apps.StatefulSets().Lister(),
 		daemonSets: apps.DaemonSets().Lister(), jobs: batch.Jobs().Lister(),
 		notReady: map[workloadKey]notReadySince{},
@@ -105,7 +107,7 @@ const cacheSyncWarning = 30 * time.Second
 // false when ctx ended first. Call shutdown after ctx is done.
 func (w *workloads) start(ctx context.Context) bool {
 	w.factory.Start(ctx.Done())
-	warn := time.AfterFunc(cacheSyncWarning, func() {
+	warn := w.clock.AfterFunc(cacheSyncWarning, func() {
 		w.log.Warn("workload caches not synced yet, module status waits; check list and watch rights on deployments, statefulsets, daemonsets and jobs")
 	})
 	defer warn.Stop()

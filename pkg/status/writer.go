@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/module"
 )
@@ -44,6 +45,17 @@ func WithPhaseObserver(o PhaseObserver) Option {
 	return func(w *Writer) { w.phases = o }
 }
 
+// WithClock replaces the real clock (k8s.io/utils/clock.RealClock), which
+// spaces syncs out, times retries and resyncs, and measures the workload
+// ready timeout. A nil c keeps the real clock.
+func WithClock(c clock.WithDelayedExecution) Option {
+	return func(w *Writer) {
+		if c != nil {
+			w.clock = c
+		}
+	}
+}
+
 // minSyncInterval spaces syncs out during bursts of changes (rollouts,
 // many modules running): one List of Module objects per interval at most.
 const minSyncInterval = time.Second
@@ -65,6 +77,7 @@ type Writer struct {
 	workloads *workloads
 	wake      chan struct{}
 	phases    PhaseObserver
+	clock     clock.WithDelayedExecution
 
 	// Used by Start's goroutine only.
 	conflicts map[string]string // module -> namespace of the owning operator
@@ -86,12 +99,13 @@ func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, src Sourc
 		src:       src,
 		log:       log,
 		wake:      make(chan struct{}, 1),
+		clock:     clock.RealClock{},
 		conflicts: map[string]string{},
 	}
 	for _, o := range opts {
 		o(w)
 	}
-	w.workloads = newWorkloads(kube, cfg.WorkloadReadyTimeout, log, w.signal)
+	w.workloads = newWorkloads(kube, cfg.WorkloadReadyTimeout, w.clock, log, w.signal)
 	return w, nil
 }
 
@@ -120,7 +134,7 @@ func (w *Writer) Start(ctx context.Context) error {
 	if !w.workloads.start(ctx) {
 		return nil
 	}
-	timer := time.NewTimer(0)
+	timer := w.clock.NewTimer(0)
 	defer timer.Stop()
 	ready := w.src.Ready()
 	var last time.Time
@@ -131,19 +145,19 @@ func (w *Writer) Start(ctx context.Context) error {
 			return nil
 		case <-w.src.Changes():
 		case <-w.wake:
-		case <-timer.C:
+		case <-timer.C():
 		case <-ready:
 			ready = nil
 		}
-		if wait := minSyncInterval - time.Since(last); wait > 0 {
+		if wait := minSyncInterval - w.clock.Since(last); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(wait):
+			case <-w.clock.After(wait):
 			}
 		}
 		w.drain()
-		last = time.Now()
+		last = w.clock.Now()
 		deadline, err := w.sync(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -169,7 +183,7 @@ func (w *Writer) Start(ctx context.Context) error {
 		}
 		crdMissing = noCRD
 		if !deadline.IsZero() {
-			next = min(next, max(time.Until(deadline), 0))
+			next = min(next, max(deadline.Sub(w.clock.Now()), 0))
 		}
 		timer.Reset(next)
 	}
@@ -203,7 +217,7 @@ func (w *Writer) drain() {
 func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 	statuses := w.src.Statuses()
 	started := closed(w.src.Ready())
-	now := time.Now()
+	now := w.clock.Now()
 	reports, deadline := w.workloads.evaluate(ctx, statuses, now)
 
 	list, err := w.modules.List(ctx, metav1.ListOptions{})
