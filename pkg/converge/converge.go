@@ -67,11 +67,11 @@ type Queues interface {
 
 // Observer records metrics (*metrics.Metrics).
 type Observer interface {
-	HookRun(module, hook, binding, activation, queue string, d time.Duration, err error, allowFailure bool)
-	ModuleRun(module, activation string, d time.Duration, err error)
+	HookRun(module, hook, binding string, activation module.Activation, queue string, d time.Duration, err error, allowFailure bool)
+	ModuleRun(module string, activation module.Activation, d time.Duration, err error)
 	ModuleDelete(module string, err error)
 	DiscoverError()
-	Convergence(activation string, d time.Duration)
+	Convergence(activation module.Activation, d time.Duration)
 	ConfigError()
 	Redeployed(module string, absent int)
 }
@@ -171,7 +171,7 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents
 		case name := <-healing:
 			if c.moduleRunning(name) {
 				c.log.Info("release objects missing, re-applying", "module", name)
-				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, "Healing"))
+				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, module.ActivationHealing))
 			}
 		case ev := <-hookEvents:
 			c.OnHookEvent(ev)
@@ -192,13 +192,13 @@ func (c *Converger) onConfig(ch configstore.Change) {
 		return
 	}
 	if ch.Initial || ch.Global || len(ch.Enabled) > 0 {
-		c.deps.Queues.Add(queue.MainQueue, c.convergeTask(activationConfigChanged))
+		c.deps.Queues.Add(queue.MainQueue, c.convergeTask(module.ActivationConfigChanged))
 		return
 	}
 	for _, key := range ch.Modules {
 		m := c.bundleModules().ModuleByValuesKey(key)
 		if m != nil && c.moduleRunning(m.Name) {
-			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(m.Name, activationConfigChanged))
+			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(m.Name, module.ActivationConfigChanged))
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // convergeAll runs beforeAll, discovery, deletes of disabled modules, runs
 // of enabled ones (same order in parallel) and afterAll.
-func (c *Converger) convergeAll(ctx context.Context, activation string, log *slog.Logger) error {
+func (c *Converger) convergeAll(ctx context.Context, activation module.Activation, log *slog.Logger) error {
 	start := time.Now()
 	c.mu.Lock()
 	globalHooks := c.bundle.GlobalHooks
@@ -49,11 +49,11 @@ func (c *Converger) convergeAll(ctx context.Context, activation string, log *slo
 		}
 		if changed {
 			// Global values moved after the modules ran: converge again.
-			c.deps.Queues.Add(queue.MainQueue, c.convergeTask("GlobalValuesChanged"))
+			c.deps.Queues.Add(queue.MainQueue, c.convergeTask(module.ActivationGlobalValuesChanged))
 		}
 	}
 	c.deps.Observer.Convergence(activation, time.Since(start))
-	log.Info("modules converged", "activation", activation, "duration", time.Since(start).String())
+	log.Info("modules converged", "activation", string(activation), "duration", time.Since(start).String())
 	c.markReady()
 	return nil
 }

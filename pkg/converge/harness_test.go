@@ -324,13 +324,13 @@ type fakeObserver struct {
 	redeployed     []string
 }
 
-func (f *fakeObserver) HookRun(module, h, binding, activation, q string, _ time.Duration, err error, allowFailure bool) {
+func (f *fakeObserver) HookRun(module, h, binding string, activation module.Activation, q string, _ time.Duration, err error, allowFailure bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hookRuns = append(f.hookRuns, hookRun{module, h, binding, activation, q, err != nil, allowFailure})
+	f.hookRuns = append(f.hookRuns, hookRun{module, h, binding, string(activation), q, err != nil, allowFailure})
 }
 
-func (f *fakeObserver) ModuleRun(module, activation string, _ time.Duration, err error) {
+func (f *fakeObserver) ModuleRun(module string, activation module.Activation, _ time.Duration, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.moduleRuns = append(f.moduleRuns, fmt.Sprintf("%s %s %s", module, activation, outcome(err)))
@@ -348,10 +348,10 @@ func (f *fakeObserver) DiscoverError() {
 	f.discoverErrors++
 }
 
-func (f *fakeObserver) Convergence(activation string, _ time.Duration) {
+func (f *fakeObserver) Convergence(activation module.Activation, _ time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.convergences = append(f.convergences, activation)
+	f.convergences = append(f.convergences, string(activation))
 }
 
 func (f *fakeObserver) ConfigError() {

@@ -9,16 +9,17 @@ import (
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
 
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
-func (c *Converger) runLifecycleHook(ctx context.Context, h *hook.Hook, b hook.Binding, activation string, log *slog.Logger) (bool, error) {
+func (c *Converger) runLifecycleHook(ctx context.Context, h *hook.Hook, b hook.Binding, activation module.Activation, log *slog.Logger) (bool, error) {
 	return c.runHook(ctx, h, string(b), c.deps.Engine.LifecycleContexts(h, b), activation, queue.MainQueue, false, log)
 }
 
 // runEventHook runs a hook for a kubernetes or schedule event and queues
 // what a values change calls for.
-func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation string, log *slog.Logger) error {
+func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation module.Activation, log *slog.Logger) error {
 	h := ev.Hook
 	if !h.Global() {
 		c.mu.Lock()
@@ -35,9 +36,9 @@ func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation 
 	}
 	if changed {
 		if h.Global() {
-			c.deps.Queues.Add(queue.MainQueue, c.convergeTask("GlobalValuesChanged"))
+			c.deps.Queues.Add(queue.MainQueue, c.convergeTask(module.ActivationGlobalValuesChanged))
 		} else {
-			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(h.Module, "ModuleValuesChanged"))
+			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(h.Module, module.ActivationModuleValuesChanged))
 		}
 	}
 	return nil
@@ -48,7 +49,7 @@ func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation 
 // saved, values committed, Kubernetes operations executed and metrics
 // recorded. It reports whether the hook changed values. With allowFailure a
 // failed run is logged and reported as success.
-func (c *Converger) runHook(ctx context.Context, h *hook.Hook, binding string, contexts []bctx.BindingContext, activation, queueName string, allowFailure bool, log *slog.Logger) (bool, error) {
+func (c *Converger) runHook(ctx context.Context, h *hook.Hook, binding string, contexts []bctx.BindingContext, activation module.Activation, queueName string, allowFailure bool, log *slog.Logger) (bool, error) {
 	log = log.With("hook", h.Name, "binding", binding)
 	data, err := hook.ContextsJSON(contexts)
 	if err != nil {

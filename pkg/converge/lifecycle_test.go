@@ -183,13 +183,13 @@ func TestModulesOfOneOrderRunConcurrently(t *testing.T) {
 	if diff := cmp.Diff([]string{"deploy c", "deployed c"}, last); diff != "" {
 		t.Errorf("deploys of order 20 (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{module.PhaseReady, module.PhaseReady, module.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
+	if diff := cmp.Diff([]module.Phase{module.PhaseReady, module.PhaseReady, module.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
 		t.Errorf("phases (-want +got):\n%s", diff)
 	}
 }
 
-func phases(st []module.Status) []string {
-	var out []string
+func phases(st []module.Status) []module.Phase {
+	var out []module.Phase
 	for _, s := range st {
 		out = append(out, s.Phase)
 	}
@@ -228,7 +228,7 @@ func TestReadyAfterFirstConvergeEvenWhenAModuleFails(t *testing.T) {
 type briefStatus struct {
 	Module     string
 	Enabled    bool
-	Phase      string
+	Phase      module.Phase
 	FailedStep string
 	Message    string
 	Failures   int

@@ -37,7 +37,7 @@ func (c *Converger) deleteModule(ctx context.Context, ms *moduleState, log *slog
 
 func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *slog.Logger) error {
 	for _, h := range hook.Ordered(ms.hooks, hook.BeforeDeleteHelm) {
-		if _, err := c.runLifecycleHook(ctx, h, hook.BeforeDeleteHelm, "ModuleDelete", log); err != nil {
+		if _, err := c.runLifecycleHook(ctx, h, hook.BeforeDeleteHelm, module.ActivationModuleDelete, log); err != nil {
 			return err
 		}
 	}
@@ -49,7 +49,7 @@ func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *sl
 	ms.deployed = false
 	c.mu.Unlock()
 	for _, h := range hook.Ordered(ms.hooks, hook.AfterDeleteHelm) {
-		if _, err := c.runLifecycleHook(ctx, h, hook.AfterDeleteHelm, "ModuleDelete", log); err != nil {
+		if _, err := c.runLifecycleHook(ctx, h, hook.AfterDeleteHelm, module.ActivationModuleDelete, log); err != nil {
 			return err
 		}
 	}

@@ -21,12 +21,12 @@ import (
 // from an admin (values changed by hooks, Kubernetes events, healing): the
 // retry picks up the latest values anyway, and a failing module is not
 // hammered. A configuration change or the retry itself runs it at once.
-func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation string, log *slog.Logger) {
+func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation module.Activation, log *slog.Logger) {
 	c.mu.Lock()
 	if ms.retry != nil {
-		if activation != activationConfigChanged && activation != activationRetry {
+		if activation != module.ActivationConfigChanged && activation != module.ActivationRetry {
 			c.mu.Unlock()
-			log.Debug("module waits for its retry", "module", ms.mod.Name, "activation", activation)
+			log.Debug("module waits for its retry", "module", ms.mod.Name, "activation", string(activation))
 			return
 		}
 		ms.stopRetry()
@@ -64,7 +64,7 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation s
 	wait := c.deps.Backoff(ms.failures)
 	log.Error("module run failed, retrying later", "module", ms.mod.Name, "error", err, "attempt", ms.failures, "retry_in", wait.String())
 	name := ms.mod.Name
-	c.retryAfter(ms, wait, func() *queue.Task { return c.moduleRunTask(name, activationRetry) })
+	c.retryAfter(ms, wait, func() *queue.Task { return c.moduleRunTask(name, module.ActivationRetry) })
 }
 
 // retryAfter queues the task next makes after wait, as the module's pending
@@ -87,7 +87,7 @@ func (c *Converger) retryAfter(ms *moduleState, wait time.Duration, next func() 
 	ms.retry = t
 }
 
-func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation string, log *slog.Logger) (int, error) {
+func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation module.Activation, log *slog.Logger) (int, error) {
 	c.mu.Lock()
 	bindings, started := ms.bindings, ms.started
 	c.mu.Unlock()
@@ -131,7 +131,7 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 	}
 	if changed {
 		// The release lacks what afterHelm hooks set: deploy again.
-		c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(ms.mod.Name, "ModuleValuesChanged"))
+		c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(ms.mod.Name, module.ActivationModuleValuesChanged))
 	}
 	return rev, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
@@ -54,7 +55,7 @@ func (c *Converger) startGlobal(ctx context.Context, log *slog.Logger) error {
 	if !startupDone {
 		// onStartup runs once, not again when a later step is retried.
 		for _, h := range hook.Ordered(hooks, hook.OnStartup) {
-			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, "OnStartup", log); err != nil {
+			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, module.ActivationOnStartup, log); err != nil {
 				return fmt.Errorf("%w: %w", errGlobal, err)
 			}
 		}
@@ -88,10 +89,10 @@ func (c *Converger) enableBindings(ctx context.Context, hooks []*hook.Hook, log 
 				continue
 			}
 			if !ev.Wait {
-				c.deps.Queues.Add(ev.Queue, c.hookTask(ev, "Synchronization"))
+				c.deps.Queues.Add(ev.Queue, c.hookTask(ev, module.ActivationSynchronization))
 				continue
 			}
-			ch, err := c.runHook(ctx, h, ev.Binding, c.deps.Engine.Snapshots(h, ev.Contexts), "Synchronization", queue.MainQueue, ev.AllowFailure, log)
+			ch, err := c.runHook(ctx, h, ev.Binding, c.deps.Engine.Snapshots(h, ev.Contexts), module.ActivationSynchronization, queue.MainQueue, ev.AllowFailure, log)
 			if err != nil {
 				return changed, err
 			}

@@ -45,7 +45,7 @@ type moduleState struct {
 // settle records a successful run or delete: the module is in phase, unless
 // the last discovery failed to run its `enabled` script, which keeps it in
 // Error until a discovery succeeds. Caller holds c.mu.
-func (ms *moduleState) settle(phase string) {
+func (ms *moduleState) settle(phase module.Phase) {
 	if ms.enabledErr != "" {
 		ms.status.Phase, ms.status.FailedStep, ms.status.Message = module.PhaseError, module.StepEnabled, ms.enabledErr
 		return
