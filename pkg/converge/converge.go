@@ -103,13 +103,14 @@ type Converger struct {
 	byName        map[string]*moduleState
 	globalDynamic values.Patch
 	enabledNames  []string
-	globalStarted bool
-	// globalStartupDone: the global onStartup hooks succeeded.
-	globalStartupDone bool
-	firstDone         bool
-	ready             chan struct{}
-	changes           chan struct{}
-	global            module.GlobalStatus
+	// globalHooksState is how far the global hooks started.
+	globalHooksState hookState
+	// firstDone: Ready is closed. Not a hookState: Ready closes once per
+	// process, a bundle swap does not reopen it.
+	firstDone bool
+	ready     chan struct{}
+	changes   chan struct{}
+	global    module.GlobalStatus
 	// generation counts bundle swaps; tasks made for an older bundle do
 	// nothing when they run.
 	generation int

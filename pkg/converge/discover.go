@@ -113,7 +113,7 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		case on:
 			names = append(names, ms.mod.Name)
 			enable = append(enable, ms)
-		case ms.bindings || ms.deployed:
+		case ms.hasLeftovers():
 			disable = append(disable, ms)
 		default:
 			ms.settle(module.PhaseDisabled)

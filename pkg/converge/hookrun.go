@@ -24,7 +24,7 @@ func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation 
 	if !h.Global() {
 		c.mu.Lock()
 		ms := c.byName[h.Module]
-		running := ms != nil && ms.enabled && ms.bindings
+		running := ms != nil && ms.enabled && ms.hooksState.started()
 		c.mu.Unlock()
 		if !running {
 			return nil

@@ -57,7 +57,7 @@ func (c *Converger) doDeleteModule(ctx context.Context, ms *moduleState, log *sl
 		c.deps.Engine.Disable(h)
 	}
 	c.mu.Lock()
-	ms.bindings, ms.started = false, false
+	ms.hooksState.stop()
 	ms.dynamic = nil
 	c.mu.Unlock()
 	return nil

@@ -89,9 +89,9 @@ func (c *Converger) retryAfter(ms *moduleState, wait time.Duration, next func() 
 
 func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation module.Activation, log *slog.Logger) (int, error) {
 	c.mu.Lock()
-	bindings, started := ms.bindings, ms.started
+	state := ms.hooksState
 	c.mu.Unlock()
-	if !bindings {
+	if !state.started() {
 		// onStartup runs once, not again when enabling bindings is retried.
 		for _, h := range hook.Ordered(ms.hooks, hook.OnStartup) {
 			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, activation, log); err != nil {
@@ -101,15 +101,15 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 		// Set before enableBindings: Synchronization queued on other
 		// queues may run before it returns.
 		c.mu.Lock()
-		ms.bindings = true
+		ms.hooksState.startupDone()
 		c.mu.Unlock()
 	}
-	if !started {
+	if !state.running() {
 		if _, err := c.enableBindings(ctx, ms.hooks, log); err != nil {
 			return 0, err
 		}
 		c.mu.Lock()
-		ms.started = true
+		ms.hooksState.markRunning()
 		c.mu.Unlock()
 	}
 	for _, h := range hook.Ordered(ms.hooks, hook.BeforeHelm) {

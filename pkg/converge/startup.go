@@ -46,13 +46,13 @@ func (c *Converger) adoptReleases(ctx context.Context, log *slog.Logger) error {
 // (inline when the binding waits for it, on its queue otherwise).
 func (c *Converger) startGlobal(ctx context.Context, log *slog.Logger) error {
 	c.mu.Lock()
-	started, startupDone := c.globalStarted, c.globalStartupDone
+	state := c.globalHooksState
 	hooks := c.bundle.GlobalHooks
 	c.mu.Unlock()
-	if started {
+	if state.running() {
 		return nil
 	}
-	if !startupDone {
+	if !state.started() {
 		// onStartup runs once, not again when a later step is retried.
 		for _, h := range hook.Ordered(hooks, hook.OnStartup) {
 			if _, err := c.runLifecycleHook(ctx, h, hook.OnStartup, module.ActivationOnStartup, log); err != nil {
@@ -60,14 +60,14 @@ func (c *Converger) startGlobal(ctx context.Context, log *slog.Logger) error {
 			}
 		}
 		c.mu.Lock()
-		c.globalStartupDone = true
+		c.globalHooksState.startupDone()
 		c.mu.Unlock()
 	}
 	if _, err := c.enableBindings(ctx, hooks, log); err != nil {
 		return fmt.Errorf("%w: %w", errGlobal, err)
 	}
 	c.mu.Lock()
-	c.globalStarted = true
+	c.globalHooksState.markRunning()
 	c.mu.Unlock()
 	return nil
 }

@@ -27,12 +27,15 @@ type moduleState struct {
 	mod   *module.Module
 	hooks []*hook.Hook
 
-	enabled bool // by the last discovery
-	// bindings: onStartup hooks ran, so the hooks' bindings are enabled
-	// from then on (maybe still synchronizing) and their events run.
-	bindings bool
-	started  bool // bindings are enabled and synchronized
-	deployed bool // may have a release (ran once, or found at startup)
+	// enabled is the verdict of the last discovery: what the module should
+	// be. hooksState and deployed are what it is; a module the discovery
+	// disabled keeps them until its delete succeeds (hasLeftovers).
+	enabled    bool
+	hooksState hookState
+	// deployed: may have a release (ran once, or found at startup). Not a
+	// hookState: a release found at startup exists before any hook ran, and
+	// a module without a chart runs hooks without a release.
+	deployed bool
 	dynamic  values.Patch
 	failures int
 	retry    *time.Timer
@@ -51,6 +54,12 @@ func (ms *moduleState) settle(phase module.Phase) {
 		return
 	}
 	ms.status.Phase, ms.status.FailedStep, ms.status.Message = phase, "", ""
+}
+
+// hasLeftovers reports whether a module has anything a delete removes:
+// started hooks or a release. Caller holds c.mu.
+func (ms *moduleState) hasLeftovers() bool {
+	return ms.hooksState.started() || ms.deployed
 }
 
 // stopRetry cancels the module's pending retry, if any. Caller holds c.mu.
