@@ -11,6 +11,7 @@ import (
 	"github.com/deckhouse/deckhouse/pkg/metrics-storage/operation"
 	sdkpkg "github.com/deckhouse/module-sdk/pkg"
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/helm"
@@ -88,14 +89,19 @@ type Deps struct {
 	// Backoff gives the wait before re-running a module after its n-th
 	// consecutive failure (queue.Config.Backoff).
 	Backoff func(n int) time.Duration
-	Log     *slog.Logger
+	// Clock times runs and schedules module retries; nil is the real
+	// clock. AfterFunc callbacks take the converger's lock, so a fake clock
+	// is stepped while the converger is idle.
+	Clock clock.WithDelayedExecution
+	Log   *slog.Logger
 }
 
 // Converger keeps modules converged. Its methods are safe for concurrent
 // use; the work itself runs in tasks on the queues.
 type Converger struct {
-	deps Deps
-	log  *slog.Logger
+	deps  Deps
+	log   *slog.Logger
+	clock clock.WithDelayedExecution
 
 	mu            sync.Mutex
 	bundle        module.Loaded
@@ -118,7 +124,10 @@ type Converger struct {
 
 // New returns a converger for the bundle.
 func New(b module.Loaded, deps Deps) *Converger {
-	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: module.GlobalStatus{Phase: module.PhaseReconciling}}
+	c := &Converger{deps: deps, log: deps.Log, clock: deps.Clock, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: module.GlobalStatus{Phase: module.PhaseReconciling}}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
 	c.setBundle(b)
 	return c
 }
@@ -267,7 +276,7 @@ func (c *Converger) globalStep(step func() error) error {
 	case errors.Is(err, context.Canceled):
 	default:
 		if c.global.Phase != module.PhaseError {
-			c.global.Since = time.Now()
+			c.global.Since = c.clock.Now()
 		}
 		c.global.Phase, c.global.Message = module.PhaseError, err.Error()
 		c.global.Failures++

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -15,7 +14,7 @@ import (
 // convergeAll runs beforeAll, discovery, deletes of disabled modules, runs
 // of enabled ones (same order in parallel) and afterAll.
 func (c *Converger) convergeAll(ctx context.Context, activation module.Activation, log *slog.Logger) error {
-	start := time.Now()
+	start := c.clock.Now()
 	c.mu.Lock()
 	globalHooks := c.bundle.GlobalHooks
 	c.mu.Unlock()
@@ -52,8 +51,8 @@ func (c *Converger) convergeAll(ctx context.Context, activation module.Activatio
 			c.deps.Queues.Add(queue.MainQueue, c.convergeTask(module.ActivationGlobalValuesChanged))
 		}
 	}
-	c.deps.Observer.Convergence(activation, time.Since(start))
-	log.Info("modules converged", "activation", string(activation), "duration", time.Since(start).String())
+	c.deps.Observer.Convergence(activation, c.clock.Since(start))
+	log.Info("modules converged", "activation", string(activation), "duration", c.clock.Since(start).String())
 	c.markReady()
 	return nil
 }

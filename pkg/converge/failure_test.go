@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/helm"
@@ -131,6 +132,7 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 		chart("010-a", moduletest.Script("modules/010-a/enabled", "#!/bin/sh\n")),
 	), map[string]string{"watch.sh": "configVersion: v1\nkubernetes:\n- {name: nodes, apiVersion: v1, kind: Node}\n"})
 	h.backoff = func(int) time.Duration { return 5 * time.Millisecond }
+	h.clock = clocktesting.NewFakeClock(time.Now())
 	var on, failing atomic.Bool
 	on.Store(true)
 	failing.Store(true)
@@ -158,7 +160,9 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 	on.Store(false)
 	watch()
 	h.eventually("a to be deleted", func() bool { return h.status("a").Phase == module.PhaseDisabled })
-	time.Sleep(30 * time.Millisecond) // the pending retry fires meanwhile
+	// The retry pending from a's failed run would fire now.
+	h.waitIdle("main")
+	h.clock.Step(5 * time.Millisecond)
 
 	// a's script enables it again, and its chart works now.
 	failing.Store(false)

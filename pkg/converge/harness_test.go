@@ -16,6 +16,8 @@ import (
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
 	htypes "github.com/flant/shell-operator/pkg/hook/types"
 	kemtypes "github.com/flant/shell-operator/pkg/kube_events_manager/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
@@ -490,6 +492,10 @@ type harness struct {
 	hookEvents chan hook.Event
 	// backoff is Deps.Backoff; 10ms unless set before start.
 	backoff func(n int) time.Duration
+	// clock is Deps.Clock; the real clock unless set before start. Step a
+	// fake clock only while the converger is idle: the retries it fires
+	// take the converger's lock under the fake clock's lock.
+	clock *clocktesting.FakeClock
 }
 
 // newHarness writes files as a bundle and loads it. hookConfigs holds what
@@ -570,10 +576,14 @@ func (h *harness) startWith(first configstore.Event) {
 		t.Fatalf("queue.New: %v", err)
 	}
 	h.q = &recordingQueues{set: set}
-	h.conv = converge.New(h.bundle, converge.Deps{
+	deps := converge.Deps{
 		Config: h.cfg, Releases: h.rel, Tracker: fakeTracker{h.j}, Engine: h.eng, Runner: h.run,
 		Queues: h.q, Observer: h.obs, Backoff: h.backoff, Log: log,
-	})
+	}
+	if h.clock != nil {
+		deps.Clock = h.clock
+	}
+	h.conv = converge.New(h.bundle, deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	queuesDone, convDone := make(chan error, 1), make(chan error, 1)
 	go func() { queuesDone <- set.Start(ctx) }()
@@ -666,18 +676,12 @@ func (h *harness) eventually(what string, cond func() bool) {
 	}
 }
 
-// poll reports whether cond held within d.
+// poll reports whether cond held within d, checking it every 2ms.
 func poll(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	err := wait.PollUntilContextTimeout(context.Background(), 2*time.Millisecond, d, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	return err == nil
 }
 
 // status returns the module's status.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
 
@@ -58,13 +57,13 @@ func (c *Converger) runHook(ctx context.Context, h *hook.Hook, binding string, c
 	c.mu.Lock()
 	vals, cfgVals := c.hookValues(h)
 	c.mu.Unlock()
-	start := time.Now()
+	start := c.clock.Now()
 	out, err := c.deps.Runner.Run(ctx, h, hook.Input{Binding: binding, Contexts: data, Values: vals, ConfigValues: cfgVals})
 	changed := false
 	if err == nil {
 		changed, err = c.applyOutput(ctx, h, out)
 	}
-	d := time.Since(start)
+	d := c.clock.Since(start)
 	c.deps.Observer.HookRun(h.Module, h.Name, binding, activation, queueName, d, err, allowFailure)
 	if err != nil {
 		if allowFailure && ctx.Err() == nil {

@@ -298,7 +298,15 @@ func TestStartupWaitsForAnAcceptedConfiguration(t *testing.T) {
 		Snapshot: snapshot(t, ""),
 		Err:      fmt.Errorf("%w: alpha.replicas must be of type integer", configstore.ErrInvalidConfig),
 	})
-	time.Sleep(50 * time.Millisecond)
+	// Once the rejection is reported the converger has handled the event,
+	// and queued the startup if it ever will.
+	h.eventually("the rejected configuration to be reported", func() bool {
+		configErrors, _ := h.obs.counts()
+		return configErrors == 1
+	})
+	if got := h.q.since(0); len(got) != 0 {
+		t.Errorf("queued %+v before any configuration was accepted, want nothing", got)
+	}
 	select {
 	case <-h.conv.Ready():
 		t.Error("ready before any configuration was accepted")

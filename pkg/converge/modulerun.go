@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -35,16 +37,16 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation m
 	c.mu.Unlock()
 	c.notify()
 
-	start := time.Now()
+	start := c.clock.Now()
 	rev, err := c.doRunModule(ctx, ms, activation, log)
-	c.deps.Observer.ModuleRun(ms.mod.Name, activation, time.Since(start), err)
+	c.deps.Observer.ModuleRun(ms.mod.Name, activation, c.clock.Since(start), err)
 	if ctx.Err() != nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer c.notify()
-	ms.status.LastRun = time.Now()
+	ms.status.LastRun = c.clock.Now()
 	if err == nil {
 		ms.failures = 0
 		ms.status.Failures = 0
@@ -72,8 +74,8 @@ func (c *Converger) runModule(ctx context.Context, ms *moduleState, activation m
 // replaced) before it is queued queues nothing. Caller holds c.mu.
 func (c *Converger) retryAfter(ms *moduleState, wait time.Duration, next func() *queue.Task) {
 	ms.stopRetry()
-	var t *time.Timer
-	t = time.AfterFunc(wait, func() {
+	var t clock.Timer
+	t = c.clock.AfterFunc(wait, func() {
 		c.mu.Lock()
 		current := ms.retry == t
 		if current {

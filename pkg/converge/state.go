@@ -3,7 +3,8 @@ package converge
 import (
 	"fmt"
 	"strings"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/hook"
@@ -38,7 +39,7 @@ type moduleState struct {
 	deployed bool
 	dynamic  values.Patch
 	failures int
-	retry    *time.Timer
+	retry    clock.Timer
 	// enabledErr is the error of the `enabled` script in the last
 	// discovery, "" when it succeeded or did not run.
 	enabledErr string
