@@ -151,8 +151,8 @@ func (c *Converger) Ready() <-chan struct{} { return c.ready }
 // configurations before it are reported and otherwise ignored), then turns
 // configuration events and healing signals into tasks until ctx is done.
 // healing delivers release names whose objects went missing; hookEvents
-// the hook engine's events (*hook.Engine.Events), each passed to
-// OnHookEvent, also before a configuration is accepted. Start handles one
+// the hook engine's events (*hook.Engine.Events), each queued as a run of
+// its hook, also before a configuration is accepted. Start handles one
 // event at a time and never blocks on a send.
 func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents <-chan hook.Event) error {
 	events := c.deps.Config.Events()
@@ -166,7 +166,7 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents
 			c.reportConfig(ev)
 			accepted = ev.Err == nil
 		case ev := <-hookEvents:
-			c.OnHookEvent(ev)
+			c.onHookEvent(ev)
 		}
 	}
 	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
@@ -184,7 +184,7 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents
 				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, module.ActivationHealing))
 			}
 		case ev := <-hookEvents:
-			c.OnHookEvent(ev)
+			c.onHookEvent(ev)
 		}
 	}
 }

@@ -76,11 +76,11 @@ func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 			h.send(configstore.Event{})
 		}, 0},
 		{"its hook changed its values", func(h *harness) {
-			h.conv.OnHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
+			h.sendHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
 			h.waitIdle("events")
 		}, 0},
 		{"a global hook changed global values", func(h *harness) {
-			h.conv.OnHookEvent(event(h.hookByName("watch.sh"), "nodes"))
+			h.sendHookEvent(event(h.hookByName("watch.sh"), "nodes"))
 			h.waitIdle("events")
 		}, 0},
 		{"its config section", func(h *harness) {
@@ -149,7 +149,7 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 		return hook.Output{ValuesPatch: patch(t, fmt.Sprintf(`[{"op":"add","path":"/global/n","value":%d}]`, n.Add(1)))}, nil
 	}
 	watch := func() {
-		h.conv.OnHookEvent(event(h.hookByName("watch.sh"), "nodes"))
+		h.sendHookEvent(event(h.hookByName("watch.sh"), "nodes"))
 		h.waitIdle("events")
 		h.waitIdle("main")
 	}

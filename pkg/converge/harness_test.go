@@ -639,7 +639,10 @@ func (h *harness) heal(name string) {
 }
 
 // sendHookEvent sends ev on the hook events channel and returns once the
-// converger has taken it.
+// converger has queued the hook's run. Call it after start: the healing
+// channel, which Start reads from the accepted configuration on, serves as
+// the barrier (Start handles one event at a time, and a release of no
+// module heals nothing).
 func (h *harness) sendHookEvent(ev hook.Event) {
 	h.t.Helper()
 	select {
@@ -647,6 +650,7 @@ func (h *harness) sendHookEvent(ev hook.Event) {
 	case <-time.After(timeout):
 		h.t.Fatal("the converger does not read the hook events channel")
 	}
+	h.heal("")
 }
 
 func (h *harness) waitReady() {

@@ -132,9 +132,9 @@ func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
 	return w.c.runEventHook(ctx, w.ev, w.activation, log)
 }
 
-// OnHookEvent queues the run of a hook engine's event; Start calls it for
-// every event it reads. It never blocks and is safe for concurrent use.
-func (c *Converger) OnHookEvent(ev hook.Event) {
+// onHookEvent queues the run of a hook engine's event; Start calls it for
+// every event it reads. It never blocks.
+func (c *Converger) onHookEvent(ev hook.Event) {
 	activation := module.ActivationKubernetes
 	if len(ev.Contexts) > 0 && ev.Contexts[0].Metadata.BindingType == "schedule" {
 		activation = module.ActivationSchedule
