@@ -65,6 +65,39 @@ func TestFailingModuleIsRetriedWithBackoff(t *testing.T) {
 	}
 }
 
+func TestModuleRetryWaitsForItsBackoff(t *testing.T) {
+	h := newHarness(t, chart("010-a", moduletest.Text("values.yaml", "aEnabled: true\n")), nil)
+	h.backoff = func(int) time.Duration { return time.Minute }
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h.clock = clocktesting.NewFakeClock(start)
+	var fails atomic.Int32
+	fails.Store(1)
+	h.rel.deploy = func(context.Context, string, values.Values) (helm.Result, error) {
+		if fails.Add(-1) >= 0 {
+			return helm.Result{}, errors.New("upgrade a: timed out")
+		}
+		return helm.Result{Revision: 2, Applied: true, Reason: helm.ReasonUpgraded}, nil
+	}
+	h.start(snapshot(t, ""))
+	h.waitReady()
+	h.waitIdle("main")
+	if got := h.status("a"); got.Phase != module.PhaseError || !got.LastRun.Equal(start) {
+		t.Fatalf("a status %+v, want Error, last run at the clock's %s", got, start)
+	}
+
+	h.clock.Step(time.Minute - time.Second)
+	h.waitIdle("main")
+	if diff := cmp.Diff([]string{"a OnStartup error"}, h.obs.modules()); diff != "" {
+		t.Errorf("module runs before the backoff passed (-want +got):\n%s", diff)
+	}
+
+	h.clock.Step(time.Second)
+	h.eventually("a to recover", func() bool { return h.status("a").Phase == module.PhaseReady })
+	if diff := cmp.Diff([]string{"a OnStartup error", "a Retry ok"}, h.obs.modules()); diff != "" {
+		t.Errorf("module runs after the backoff (-want +got):\n%s", diff)
+	}
+}
+
 func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
