@@ -11,6 +11,7 @@ import (
 	"github.com/deckhouse/deckhouse/pkg/metrics-storage/operation"
 	sdkpkg "github.com/deckhouse/module-sdk/pkg"
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/helm"
@@ -67,11 +68,11 @@ type Queues interface {
 
 // Observer records metrics (*metrics.Metrics).
 type Observer interface {
-	HookRun(module, hook, binding, activation, queue string, d time.Duration, err error, allowFailure bool)
-	ModuleRun(module, activation string, d time.Duration, err error)
+	HookRun(module, hook, binding string, activation module.Activation, queue string, d time.Duration, err error, allowFailure bool)
+	ModuleRun(module string, activation module.Activation, d time.Duration, err error)
 	ModuleDelete(module string, err error)
 	DiscoverError()
-	Convergence(activation string, d time.Duration)
+	Convergence(activation module.Activation, d time.Duration)
 	ConfigError()
 	Redeployed(module string, absent int)
 }
@@ -88,14 +89,19 @@ type Deps struct {
 	// Backoff gives the wait before re-running a module after its n-th
 	// consecutive failure (queue.Config.Backoff).
 	Backoff func(n int) time.Duration
-	Log     *slog.Logger
+	// Clock times runs and schedules module retries; nil is the real
+	// clock. AfterFunc callbacks take the converger's lock, so a fake clock
+	// is stepped while the converger is idle.
+	Clock clock.WithDelayedExecution
+	Log   *slog.Logger
 }
 
 // Converger keeps modules converged. Its methods are safe for concurrent
 // use; the work itself runs in tasks on the queues.
 type Converger struct {
-	deps Deps
-	log  *slog.Logger
+	deps  Deps
+	log   *slog.Logger
+	clock clock.WithDelayedExecution
 
 	mu            sync.Mutex
 	bundle        module.Loaded
@@ -103,13 +109,14 @@ type Converger struct {
 	byName        map[string]*moduleState
 	globalDynamic values.Patch
 	enabledNames  []string
-	globalStarted bool
-	// globalStartupDone: the global onStartup hooks succeeded.
-	globalStartupDone bool
-	firstDone         bool
-	ready             chan struct{}
-	changes           chan struct{}
-	global            module.GlobalStatus
+	// globalHooksState is how far the global hooks started.
+	globalHooksState hookState
+	// firstDone: Ready is closed. Not a hookState: Ready closes once per
+	// process, a bundle swap does not reopen it.
+	firstDone bool
+	ready     chan struct{}
+	changes   chan struct{}
+	global    module.GlobalStatus
 	// generation counts bundle swaps; tasks made for an older bundle do
 	// nothing when they run.
 	generation int
@@ -117,7 +124,10 @@ type Converger struct {
 
 // New returns a converger for the bundle.
 func New(b module.Loaded, deps Deps) *Converger {
-	c := &Converger{deps: deps, log: deps.Log, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: module.GlobalStatus{Phase: module.PhaseReconciling}}
+	c := &Converger{deps: deps, log: deps.Log, clock: deps.Clock, ready: make(chan struct{}), changes: make(chan struct{}, 1), global: module.GlobalStatus{Phase: module.PhaseReconciling}}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
 	c.setBundle(b)
 	return c
 }
@@ -141,8 +151,8 @@ func (c *Converger) Ready() <-chan struct{} { return c.ready }
 // configurations before it are reported and otherwise ignored), then turns
 // configuration events and healing signals into tasks until ctx is done.
 // healing delivers release names whose objects went missing; hookEvents
-// the hook engine's events (*hook.Engine.Events), each passed to
-// OnHookEvent, also before a configuration is accepted. Start handles one
+// the hook engine's events (*hook.Engine.Events), each queued as a run of
+// its hook, also before a configuration is accepted. Start handles one
 // event at a time and never blocks on a send.
 func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents <-chan hook.Event) error {
 	events := c.deps.Config.Events()
@@ -156,7 +166,7 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents
 			c.reportConfig(ev)
 			accepted = ev.Err == nil
 		case ev := <-hookEvents:
-			c.OnHookEvent(ev)
+			c.onHookEvent(ev)
 		}
 	}
 	c.deps.Queues.Add(queue.MainQueue, c.startupTask())
@@ -171,10 +181,10 @@ func (c *Converger) Start(ctx context.Context, healing <-chan string, hookEvents
 		case name := <-healing:
 			if c.moduleRunning(name) {
 				c.log.Info("release objects missing, re-applying", "module", name)
-				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, "Healing"))
+				c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(name, module.ActivationHealing))
 			}
 		case ev := <-hookEvents:
-			c.OnHookEvent(ev)
+			c.onHookEvent(ev)
 		}
 	}
 }
@@ -192,13 +202,13 @@ func (c *Converger) onConfig(ch configstore.Change) {
 		return
 	}
 	if ch.Initial || ch.Global || len(ch.Enabled) > 0 {
-		c.deps.Queues.Add(queue.MainQueue, c.convergeTask(activationConfigChanged))
+		c.deps.Queues.Add(queue.MainQueue, c.convergeTask(module.ActivationConfigChanged))
 		return
 	}
 	for _, key := range ch.Modules {
 		m := c.bundleModules().ModuleByValuesKey(key)
 		if m != nil && c.moduleRunning(m.Name) {
-			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(m.Name, activationConfigChanged))
+			c.deps.Queues.Add(queue.MainQueue, c.moduleRunTask(m.Name, module.ActivationConfigChanged))
 		}
 	}
 }
@@ -266,7 +276,7 @@ func (c *Converger) globalStep(step func() error) error {
 	case errors.Is(err, context.Canceled):
 	default:
 		if c.global.Phase != module.PhaseError {
-			c.global.Since = time.Now()
+			c.global.Since = c.clock.Now()
 		}
 		c.global.Phase, c.global.Message = module.PhaseError, err.Error()
 		c.global.Failures++

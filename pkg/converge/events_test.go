@@ -155,7 +155,7 @@ func TestHealingRerunsEnabledModulesOnly(t *testing.T) {
 	}
 }
 
-// event is a kubernetes (or schedule) event of a hook for OnHookEvent.
+// event is a kubernetes (or schedule) event of a hook for sendHookEvent.
 func event(hk *hook.Hook, binding string, contexts ...bctx.BindingContext) hook.Event {
 	if len(contexts) == 0 {
 		contexts = []bctx.BindingContext{eventContext(binding, "Added")}
@@ -247,7 +247,7 @@ func TestHookValuesPatchRerunsWhatDependsOnIt(t *testing.T) {
 			deploys := map[string]int{"alpha": len(h.rel.deploys("alpha")), "gamma": len(h.rel.deploys("gamma"))}
 
 			hk := h.hookByName(tc.hook)
-			h.conv.OnHookEvent(event(hk, tc.contexts[0].Binding, tc.contexts...))
+			h.sendHookEvent(event(hk, tc.contexts[0].Binding, tc.contexts...))
 			h.waitIdle("events")
 			h.waitIdle("main")
 
@@ -274,8 +274,7 @@ func TestHookValuesPatchRerunsWhatDependsOnIt(t *testing.T) {
 	}
 }
 
-// An event the engine sends on its channel runs the hook, like one handed
-// to OnHookEvent.
+// An event the engine sends on its channel runs the hook.
 func TestHookEventFromTheEngineRunsTheHook(t *testing.T) {
 	h := eventsBundle(t, "alphaEnabled: true\n")
 	h.start(snapshot(t, ""))
@@ -291,7 +290,7 @@ func TestHookEventOfADisabledModuleRunsNothing(t *testing.T) {
 	h.start(snapshot(t, ""))
 	h.waitReady()
 
-	h.conv.OnHookEvent(event(h.hookByName("020-beta/hooks/watch.sh"), "pods"))
+	h.sendHookEvent(event(h.hookByName("020-beta/hooks/watch.sh"), "pods"))
 	h.waitIdle("events")
 	h.waitIdle("main")
 
@@ -324,7 +323,7 @@ func TestHookFailure(t *testing.T) {
 
 			ev := event(h.hookByName("010-alpha/hooks/watch.sh"), "pods")
 			ev.AllowFailure = tc.allowFailure
-			h.conv.OnHookEvent(ev)
+			h.sendHookEvent(ev)
 			if tc.wantRetried {
 				h.eventually("retries of the failed hook", func() bool {
 					return len(h.run.runsOf("010-alpha/hooks/watch.sh")) >= tc.wantRuns
@@ -450,12 +449,12 @@ func TestWaitingHookRunsAbsorbLaterEvents(t *testing.T) {
 			h.waitReady()
 
 			// block.sh holds the queue while the events arrive.
-			h.conv.OnHookEvent(event(h.hookByName("block.sh"), "nodes"))
+			h.sendHookEvent(event(h.hookByName("block.sh"), "nodes"))
 			<-entered
 			for _, e := range tc.events {
 				he := event(h.hookByName(e.hook), "nodes", e.contexts...)
 				he.Sync = e.sync
-				h.conv.OnHookEvent(he)
+				h.sendHookEvent(he)
 			}
 			close(release)
 			h.waitIdle("events")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/helm"
@@ -64,6 +65,39 @@ func TestFailingModuleIsRetriedWithBackoff(t *testing.T) {
 	}
 }
 
+func TestModuleRetryWaitsForItsBackoff(t *testing.T) {
+	h := newHarness(t, chart("010-a", moduletest.Text("values.yaml", "aEnabled: true\n")), nil)
+	h.backoff = func(int) time.Duration { return time.Minute }
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h.clock = clocktesting.NewFakeClock(start)
+	var fails atomic.Int32
+	fails.Store(1)
+	h.rel.deploy = func(context.Context, string, values.Values) (helm.Result, error) {
+		if fails.Add(-1) >= 0 {
+			return helm.Result{}, errors.New("upgrade a: timed out")
+		}
+		return helm.Result{Revision: 2, Applied: true, Reason: helm.ReasonUpgraded}, nil
+	}
+	h.start(snapshot(t, ""))
+	h.waitReady()
+	h.waitIdle("main")
+	if got := h.status("a"); got.Phase != module.PhaseError || !got.LastRun.Equal(start) {
+		t.Fatalf("a status %+v, want Error, last run at the clock's %s", got, start)
+	}
+
+	h.clock.Step(time.Minute - time.Second)
+	h.waitIdle("main")
+	if diff := cmp.Diff([]string{"a OnStartup error"}, h.obs.modules()); diff != "" {
+		t.Errorf("module runs before the backoff passed (-want +got):\n%s", diff)
+	}
+
+	h.clock.Step(time.Second)
+	h.eventually("a to recover", func() bool { return h.status("a").Phase == module.PhaseReady })
+	if diff := cmp.Diff([]string{"a OnStartup error", "a Retry ok"}, h.obs.modules()); diff != "" {
+		t.Errorf("module runs after the backoff (-want +got):\n%s", diff)
+	}
+}
+
 func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -75,11 +109,11 @@ func TestPendingRetryHoldsOffAllButConfigChanges(t *testing.T) {
 			h.send(configstore.Event{})
 		}, 0},
 		{"its hook changed its values", func(h *harness) {
-			h.conv.OnHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
+			h.sendHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
 			h.waitIdle("events")
 		}, 0},
 		{"a global hook changed global values", func(h *harness) {
-			h.conv.OnHookEvent(event(h.hookByName("watch.sh"), "nodes"))
+			h.sendHookEvent(event(h.hookByName("watch.sh"), "nodes"))
 			h.waitIdle("events")
 		}, 0},
 		{"its config section", func(h *harness) {
@@ -131,6 +165,7 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 		chart("010-a", moduletest.Script("modules/010-a/enabled", "#!/bin/sh\n")),
 	), map[string]string{"watch.sh": "configVersion: v1\nkubernetes:\n- {name: nodes, apiVersion: v1, kind: Node}\n"})
 	h.backoff = func(int) time.Duration { return 5 * time.Millisecond }
+	h.clock = clocktesting.NewFakeClock(time.Now())
 	var on, failing atomic.Bool
 	on.Store(true)
 	failing.Store(true)
@@ -147,7 +182,7 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 		return hook.Output{ValuesPatch: patch(t, fmt.Sprintf(`[{"op":"add","path":"/global/n","value":%d}]`, n.Add(1)))}, nil
 	}
 	watch := func() {
-		h.conv.OnHookEvent(event(h.hookByName("watch.sh"), "nodes"))
+		h.sendHookEvent(event(h.hookByName("watch.sh"), "nodes"))
 		h.waitIdle("events")
 		h.waitIdle("main")
 	}
@@ -158,7 +193,9 @@ func TestModuleReenabledAfterAFailedRunIsDeployed(t *testing.T) {
 	on.Store(false)
 	watch()
 	h.eventually("a to be deleted", func() bool { return h.status("a").Phase == module.PhaseDisabled })
-	time.Sleep(30 * time.Millisecond) // the pending retry fires meanwhile
+	// The retry pending from a's failed run would fire now.
+	h.waitIdle("main")
+	h.clock.Step(5 * time.Millisecond)
 
 	// a's script enables it again, and its chart works now.
 	failing.Store(false)

@@ -16,6 +16,8 @@ import (
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
 	htypes "github.com/flant/shell-operator/pkg/hook/types"
 	kemtypes "github.com/flant/shell-operator/pkg/kube_events_manager/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
@@ -324,13 +326,13 @@ type fakeObserver struct {
 	redeployed     []string
 }
 
-func (f *fakeObserver) HookRun(module, h, binding, activation, q string, _ time.Duration, err error, allowFailure bool) {
+func (f *fakeObserver) HookRun(module, h, binding string, activation module.Activation, q string, _ time.Duration, err error, allowFailure bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hookRuns = append(f.hookRuns, hookRun{module, h, binding, activation, q, err != nil, allowFailure})
+	f.hookRuns = append(f.hookRuns, hookRun{module, h, binding, string(activation), q, err != nil, allowFailure})
 }
 
-func (f *fakeObserver) ModuleRun(module, activation string, _ time.Duration, err error) {
+func (f *fakeObserver) ModuleRun(module string, activation module.Activation, _ time.Duration, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.moduleRuns = append(f.moduleRuns, fmt.Sprintf("%s %s %s", module, activation, outcome(err)))
@@ -348,10 +350,10 @@ func (f *fakeObserver) DiscoverError() {
 	f.discoverErrors++
 }
 
-func (f *fakeObserver) Convergence(activation string, _ time.Duration) {
+func (f *fakeObserver) Convergence(activation module.Activation, _ time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.convergences = append(f.convergences, activation)
+	f.convergences = append(f.convergences, string(activation))
 }
 
 func (f *fakeObserver) ConfigError() {
@@ -490,6 +492,10 @@ type harness struct {
 	hookEvents chan hook.Event
 	// backoff is Deps.Backoff; 10ms unless set before start.
 	backoff func(n int) time.Duration
+	// clock is Deps.Clock; the real clock unless set before start. Step a
+	// fake clock only while the converger is idle: the retries it fires
+	// take the converger's lock under the fake clock's lock.
+	clock *clocktesting.FakeClock
 }
 
 // newHarness writes files as a bundle and loads it. hookConfigs holds what
@@ -570,10 +576,14 @@ func (h *harness) startWith(first configstore.Event) {
 		t.Fatalf("queue.New: %v", err)
 	}
 	h.q = &recordingQueues{set: set}
-	h.conv = converge.New(h.bundle, converge.Deps{
+	deps := converge.Deps{
 		Config: h.cfg, Releases: h.rel, Tracker: fakeTracker{h.j}, Engine: h.eng, Runner: h.run,
 		Queues: h.q, Observer: h.obs, Backoff: h.backoff, Log: log,
-	})
+	}
+	if h.clock != nil {
+		deps.Clock = h.clock
+	}
+	h.conv = converge.New(h.bundle, deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	queuesDone, convDone := make(chan error, 1), make(chan error, 1)
 	go func() { queuesDone <- set.Start(ctx) }()
@@ -629,7 +639,10 @@ func (h *harness) heal(name string) {
 }
 
 // sendHookEvent sends ev on the hook events channel and returns once the
-// converger has taken it.
+// converger has queued the hook's run. Call it after start: the healing
+// channel, which Start reads from the accepted configuration on, serves as
+// the barrier (Start handles one event at a time, and a release of no
+// module heals nothing).
 func (h *harness) sendHookEvent(ev hook.Event) {
 	h.t.Helper()
 	select {
@@ -637,6 +650,7 @@ func (h *harness) sendHookEvent(ev hook.Event) {
 	case <-time.After(timeout):
 		h.t.Fatal("the converger does not read the hook events channel")
 	}
+	h.heal("")
 }
 
 func (h *harness) waitReady() {
@@ -666,18 +680,12 @@ func (h *harness) eventually(what string, cond func() bool) {
 	}
 }
 
-// poll reports whether cond held within d.
+// poll reports whether cond held within d, checking it every 2ms.
 func poll(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	err := wait.PollUntilContextTimeout(context.Background(), 2*time.Millisecond, d, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	return err == nil
 }
 
 // status returns the module's status.

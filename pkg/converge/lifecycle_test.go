@@ -183,13 +183,13 @@ func TestModulesOfOneOrderRunConcurrently(t *testing.T) {
 	if diff := cmp.Diff([]string{"deploy c", "deployed c"}, last); diff != "" {
 		t.Errorf("deploys of order 20 (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{module.PhaseReady, module.PhaseReady, module.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
+	if diff := cmp.Diff([]module.Phase{module.PhaseReady, module.PhaseReady, module.PhaseReady}, phases(h.conv.Statuses())); diff != "" {
 		t.Errorf("phases (-want +got):\n%s", diff)
 	}
 }
 
-func phases(st []module.Status) []string {
-	var out []string
+func phases(st []module.Status) []module.Phase {
+	var out []module.Phase
 	for _, s := range st {
 		out = append(out, s.Phase)
 	}
@@ -228,7 +228,7 @@ func TestReadyAfterFirstConvergeEvenWhenAModuleFails(t *testing.T) {
 type briefStatus struct {
 	Module     string
 	Enabled    bool
-	Phase      string
+	Phase      module.Phase
 	FailedStep string
 	Message    string
 	Failures   int
@@ -298,7 +298,15 @@ func TestStartupWaitsForAnAcceptedConfiguration(t *testing.T) {
 		Snapshot: snapshot(t, ""),
 		Err:      fmt.Errorf("%w: alpha.replicas must be of type integer", configstore.ErrInvalidConfig),
 	})
-	time.Sleep(50 * time.Millisecond)
+	// Once the rejection is reported the converger has handled the event,
+	// and queued the startup if it ever will.
+	h.eventually("the rejected configuration to be reported", func() bool {
+		configErrors, _ := h.obs.counts()
+		return configErrors == 1
+	})
+	if got := h.q.since(0); len(got) != 0 {
+		t.Errorf("queued %+v before any configuration was accepted, want nothing", got)
+	}
 	select {
 	case <-h.conv.Ready():
 		t.Error("ready before any configuration was accepted")

@@ -2,7 +2,8 @@ package converge
 
 import (
 	"fmt"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/hook"
@@ -26,15 +27,18 @@ type moduleState struct {
 	mod   *module.Module
 	hooks []*hook.Hook
 
-	enabled bool // by the last discovery
-	// bindings: onStartup hooks ran, so the hooks' bindings are enabled
-	// from then on (maybe still synchronizing) and their events run.
-	bindings bool
-	started  bool // bindings are enabled and synchronized
-	deployed bool // may have a release (ran once, or found at startup)
+	// enabled is the verdict of the last discovery: what the module should
+	// be. hooksState and deployed are what it is; a module the discovery
+	// disabled keeps them until its delete succeeds (hasLeftovers).
+	enabled    bool
+	hooksState hookState
+	// deployed: may have a release (ran once, or found at startup). Not a
+	// hookState: a release found at startup exists before any hook ran, and
+	// a module without a chart runs hooks without a release.
+	deployed bool
 	dynamic  values.Patch
 	failures int
-	retry    *time.Timer
+	retry    clock.Timer
 	// enabledErr is the error of the `enabled` script in the last
 	// discovery, "" when it succeeded or did not run.
 	enabledErr string
@@ -44,12 +48,18 @@ type moduleState struct {
 // settle records a successful run or delete: the module is in phase, unless
 // the last discovery failed to run its `enabled` script, which keeps it in
 // Error until a discovery succeeds. Caller holds c.mu.
-func (ms *moduleState) settle(phase string) {
+func (ms *moduleState) settle(phase module.Phase) {
 	if ms.enabledErr != "" {
 		ms.status.Phase, ms.status.FailedStep, ms.status.Message = module.PhaseError, module.StepEnabled, ms.enabledErr
 		return
 	}
 	ms.status.Phase, ms.status.FailedStep, ms.status.Message = phase, "", ""
+}
+
+// hasLeftovers reports whether a module has anything a delete removes:
+// started hooks or a release. Caller holds c.mu.
+func (ms *moduleState) hasLeftovers() bool {
+	return ms.hooksState.started() || ms.deployed
 }
 
 // stopRetry cancels the module's pending retry, if any. Caller holds c.mu.

@@ -49,7 +49,7 @@ func (c *Converger) swap(ctx context.Context, b module.Loaded, log *slog.Logger)
 	var removed []*moduleState
 	for _, ms := range c.modules {
 		ms.stopRetry()
-		if b.Modules.Module(ms.mod.Name) == nil && (ms.bindings || ms.deployed) {
+		if b.Modules.Module(ms.mod.Name) == nil && ms.hasLeftovers() {
 			removed = append(removed, ms)
 		}
 	}
@@ -85,8 +85,7 @@ func (c *Converger) swap(ctx context.Context, b module.Loaded, log *slog.Logger)
 	for _, ms := range c.modules {
 		ms.deployed = deployed[ms.mod.Name]
 	}
-	c.globalStarted = false
-	c.globalStartupDone = false
+	c.globalHooksState.stop()
 	c.globalDynamic = nil
 	c.enabledNames = nil
 	c.global = module.GlobalStatus{Phase: module.PhaseReconciling}

@@ -5,13 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
-)
-
-// Activations that bypass a module's pending retry.
-const (
-	activationConfigChanged = "ConfigChanged"
-	activationRetry         = "Retry"
 )
 
 // Task kinds.
@@ -37,18 +32,18 @@ func (c *Converger) startupTask() *queue.Task {
 			if err := c.startGlobal(ctx, log); err != nil {
 				return err
 			}
-			return c.convergeAll(ctx, "OnStartup", log)
+			return c.convergeAll(ctx, module.ActivationOnStartup, log)
 		})
 	})}
 }
 
 // convergeTask re-runs beforeAll, discovery, every module and afterAll.
 // Waiting converge tasks are deduplicated.
-func (c *Converger) convergeTask(activation string) *queue.Task {
+func (c *Converger) convergeTask(activation module.Activation) *queue.Task {
 	gen := c.gen()
 	return &queue.Task{
 		Kind: KindConverge, Key: KindConverge,
-		Attrs: []slog.Attr{slog.String("activation", activation)},
+		Attrs: []slog.Attr{slog.String("activation", string(activation))},
 		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
 			if !c.current(gen) {
 				return nil
@@ -60,11 +55,11 @@ func (c *Converger) convergeTask(activation string) *queue.Task {
 
 // moduleRunTask re-runs one module. Module failures are handled by the
 // module's own retry, so the task itself never fails.
-func (c *Converger) moduleRunTask(name, activation string) *queue.Task {
+func (c *Converger) moduleRunTask(name string, activation module.Activation) *queue.Task {
 	gen := c.gen()
 	return &queue.Task{
 		Kind: KindModuleRun, Key: KindModuleRun + "/" + name,
-		Attrs: []slog.Attr{slog.String("module", name), slog.String("activation", activation)},
+		Attrs: []slog.Attr{slog.String("module", name), slog.String("activation", string(activation))},
 		Work: queue.WorkFunc(func(ctx context.Context, log *slog.Logger) error {
 			c.mu.Lock()
 			ms := c.byName[name]
@@ -103,11 +98,11 @@ func (c *Converger) moduleDeleteTask(name string) *queue.Task {
 type hookWork struct {
 	c          *Converger
 	ev         hook.Event
-	activation string
+	activation module.Activation
 	gen        int
 }
 
-func (c *Converger) hookTask(ev hook.Event, activation string) *queue.Task {
+func (c *Converger) hookTask(ev hook.Event, activation module.Activation) *queue.Task {
 	attrs := []slog.Attr{slog.String("hook", ev.Hook.Name), slog.String("binding", ev.Binding)}
 	if ev.Hook.Module != "" {
 		attrs = append([]slog.Attr{slog.String("module", ev.Hook.Module)}, attrs...)
@@ -137,12 +132,12 @@ func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
 	return w.c.runEventHook(ctx, w.ev, w.activation, log)
 }
 
-// OnHookEvent queues the run of a hook engine's event; Start calls it for
-// every event it reads. It never blocks and is safe for concurrent use.
-func (c *Converger) OnHookEvent(ev hook.Event) {
-	activation := "Kubernetes"
+// onHookEvent queues the run of a hook engine's event; Start calls it for
+// every event it reads. It never blocks.
+func (c *Converger) onHookEvent(ev hook.Event) {
+	activation := module.ActivationKubernetes
 	if len(ev.Contexts) > 0 && ev.Contexts[0].Metadata.BindingType == "schedule" {
-		activation = "Schedule"
+		activation = module.ActivationSchedule
 	}
 	c.deps.Queues.Add(ev.Queue, c.hookTask(ev, activation))
 }

@@ -140,7 +140,7 @@ func TestHookValuesOutliveConfigChanges(t *testing.T) {
 	}
 	h.start(snapshot(t, "alpha: {fromConfig: 1, tls: {cert: config}}"))
 	h.waitReady()
-	h.conv.OnHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
+	h.sendHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
 	h.waitIdle("events")
 	h.waitIdle("main")
 	if diff := cmp.Diff(yamlValues(t, "{fromConfig: 1, fromHook: hook, tls: {cert: hook}}"), h.rel.last("alpha").Section("alpha")); diff != "" {
@@ -207,7 +207,7 @@ properties:
 			h.waitIdle("main")
 			n := h.q.len()
 			if !lifecycle {
-				h.conv.OnHookEvent(event(h.hookByName(tc.hook), "pods"))
+				h.sendHookEvent(event(h.hookByName(tc.hook), "pods"))
 			}
 			h.eventually("the hook to fail", func() bool {
 				runs := h.obs.runsOfHook(tc.hook)
@@ -260,7 +260,7 @@ func TestHookCanReplaceAValueItAddedEarlier(t *testing.T) {
 	h.start(snapshot(t, ""))
 	h.waitReady()
 	for range 2 {
-		h.conv.OnHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
+		h.sendHookEvent(event(h.hookByName("010-alpha/hooks/watch.sh"), "pods"))
 		h.waitIdle("events")
 		h.waitIdle("main")
 	}

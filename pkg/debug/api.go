@@ -23,7 +23,7 @@ type ModuleStatus struct {
 	EnabledByScript *bool  `json:"enabledByScript,omitempty"`
 	EnabledReason   string `json:"enabledReason,omitempty"`
 	// Phase is Ready, Reconciling, Error or Disabled.
-	Phase string `json:"phase"`
+	Phase module.Phase `json:"phase"`
 	// Revision is the Helm release revision, absent without a release.
 	Revision int        `json:"revision,omitempty"`
 	LastRun  *time.Time `json:"lastRun,omitempty"`

@@ -53,7 +53,7 @@ func runModuleList(ctx context.Context, c *client, inv invocation) error {
 		if m.LastRun != nil {
 			last = age(inv.now.Sub(*m.LastRun)) + " ago"
 		}
-		tab.row(m.Name, strconv.FormatBool(m.Enabled), m.Phase, rev, last, oneLine(m.Message))
+		tab.row(m.Name, strconv.FormatBool(m.Enabled), string(m.Phase), rev, last, oneLine(m.Message))
 	}
 	return tab.flush()
 }

@@ -4,6 +4,7 @@
 // through the methods here rather than declaring collectors of their own.
 //
 // It owns the names, help texts and labels of those collectors. It must not
-// import other packages of the operator and never serves HTTP: package
-// server exposes the registry.
+// import other packages of the operator but module, whose Phase and
+// Activation types are its phase and activation label values, and never
+// serves HTTP: package server exposes the registry.
 package metrics

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
+
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 const prefix = "addon_operator_"
@@ -147,9 +149,9 @@ func (m *Metrics) Start(ctx context.Context) error {
 }
 
 // HookRun records one hook run. module is "" for a global hook.
-func (m *Metrics) HookRun(module, hook, binding, activation, queue string, d time.Duration, err error, allowFailure bool) {
+func (m *Metrics) HookRun(module, hook, binding string, activation module.Activation, queue string, d time.Duration, err error, allowFailure bool) {
 	if module == "" {
-		l := prometheus.Labels{"hook": hook, "binding": binding, "activation": activation, "queue": queue}
+		l := prometheus.Labels{"hook": hook, "binding": binding, "activation": string(activation), "queue": queue}
 		m.globalHookSeconds.With(l).Observe(d.Seconds())
 		switch {
 		case err == nil:
@@ -161,7 +163,7 @@ func (m *Metrics) HookRun(module, hook, binding, activation, queue string, d tim
 		}
 		return
 	}
-	l := prometheus.Labels{"module": module, "hook": hook, "binding": binding, "activation": activation, "queue": queue}
+	l := prometheus.Labels{"module": module, "hook": hook, "binding": binding, "activation": string(activation), "queue": queue}
 	m.moduleHookSeconds.With(l).Observe(d.Seconds())
 	switch {
 	case err == nil:
@@ -174,8 +176,8 @@ func (m *Metrics) HookRun(module, hook, binding, activation, queue string, d tim
 }
 
 // ModuleRun records one module run.
-func (m *Metrics) ModuleRun(module, activation string, d time.Duration, err error) {
-	m.moduleRunSeconds.WithLabelValues(module, activation).Observe(d.Seconds())
+func (m *Metrics) ModuleRun(module string, activation module.Activation, d time.Duration, err error) {
+	m.moduleRunSeconds.WithLabelValues(module, string(activation)).Observe(d.Seconds())
 	if err != nil {
 		m.moduleRunErrors.WithLabelValues(module).Inc()
 	} else {
@@ -211,9 +213,9 @@ func (m *Metrics) Redeployed(module string, absent int) {
 }
 
 // Convergence records a converge of all modules.
-func (m *Metrics) Convergence(activation string, d time.Duration) {
-	m.convergenceSeconds.WithLabelValues(activation).Add(d.Seconds())
-	m.convergenceTotal.WithLabelValues(activation).Inc()
+func (m *Metrics) Convergence(activation module.Activation, d time.Duration) {
+	m.convergenceSeconds.WithLabelValues(string(activation)).Add(d.Seconds())
+	m.convergenceTotal.WithLabelValues(string(activation)).Inc()
 }
 
 // QueueLength sets a queue's length.

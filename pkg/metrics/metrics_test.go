@@ -15,6 +15,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/metrics"
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/test/poll"
 )
 
@@ -279,7 +280,7 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 	m.TaskWait("main", "m", "m.sh", "b", time.Second)
 	m.ReleaseInfo("v1", "stable")
 	m.UpdateError("check")
-	m.ModulePhases(map[string]string{"m": "Ready"})
+	m.ModulePhases(map[string]module.Phase{"m": "Ready"})
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -522,22 +523,22 @@ func TestModulePhasesShowOnePhasePerModule(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		calls []map[string]string
+		calls []map[string]module.Phase
 		want  []map[string]float64
 	}{
 		{
 			name:  "each module has its phase at 1 and the other phases at 0",
-			calls: []map[string]string{{"ingress": "Ready", "dns": "Disabled"}},
+			calls: []map[string]module.Phase{{"ingress": "Ready", "dns": "Disabled"}},
 			want:  []map[string]float64{phase("ingress", 1, 0, 0, 0), phase("dns", 0, 0, 0, 1)},
 		},
 		{
 			name:  "a phase change moves the 1",
-			calls: []map[string]string{{"ingress": "Reconciling"}, {"ingress": "Error"}},
+			calls: []map[string]module.Phase{{"ingress": "Reconciling"}, {"ingress": "Error"}},
 			want:  []map[string]float64{phase("ingress", 0, 0, 1, 0)},
 		},
 		{
 			name:  "a module that is gone loses its series",
-			calls: []map[string]string{{"ingress": "Error", "dns": "Ready"}, {"dns": "Ready"}},
+			calls: []map[string]module.Phase{{"ingress": "Error", "dns": "Ready"}, {"dns": "Ready"}},
 			want:  []map[string]float64{phase("dns", 1, 0, 0, 0)},
 		},
 	} {

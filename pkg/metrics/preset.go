@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // Series are the label values of the bundle in force, for Preset.
@@ -21,7 +23,9 @@ type Series struct {
 // HookSeries are the label values of one hook's runs.
 type HookSeries struct {
 	// Module is "" for a global hook.
-	Module, Hook, Binding, Activation, Queue string
+	Module, Hook, Binding string
+	Activation            module.Activation
+	Queue                 string
 }
 
 // Preset makes the series of s exist, so that alerts and dashboards see 0
@@ -52,13 +56,13 @@ func (m *Metrics) Preset(s Series) {
 	for _, h := range s.Hooks {
 		if h.Module == "" {
 			globalHooks[h.Hook] = true
-			l := prometheus.Labels{"hook": h.Hook, "binding": h.Binding, "activation": h.Activation, "queue": h.Queue}
+			l := prometheus.Labels{"hook": h.Hook, "binding": h.Binding, "activation": string(h.Activation), "queue": h.Queue}
 			m.globalHookErrors.With(l)
 			m.globalHookAllowedErrors.With(l)
 			m.globalHookSuccess.With(l)
 			continue
 		}
-		l := prometheus.Labels{"module": h.Module, "hook": h.Hook, "binding": h.Binding, "activation": h.Activation, "queue": h.Queue}
+		l := prometheus.Labels{"module": h.Module, "hook": h.Hook, "binding": h.Binding, "activation": string(h.Activation), "queue": h.Queue}
 		m.moduleHookErrors.With(l)
 		m.moduleHookAllowedErrors.With(l)
 		m.moduleHookSuccess.With(l)
@@ -98,22 +102,20 @@ func (m *Metrics) forgetModule(name string) {
 	}
 }
 
-// Module phases, as in the Module CRD (status.phase).
-var modulePhases = []string{"Ready", "Reconciling", "Error", "Disabled"}
-
 // ModulePhases sets module_phase: for each module of phases, 1 for its
 // phase and 0 for the other phases. Modules of the previous call that
 // phases lacks lose their series. Safe for concurrent use.
-func (m *Metrics) ModulePhases(phases map[string]string) {
+func (m *Metrics) ModulePhases(phases map[string]module.Phase) {
+	all := module.Phases()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for module, phase := range phases {
-		for _, p := range modulePhases {
+		for _, p := range all {
 			if p != phase {
-				m.modulePhase.WithLabelValues(module, p).Set(0)
+				m.modulePhase.WithLabelValues(module, string(p)).Set(0)
 			}
 		}
-		m.modulePhase.WithLabelValues(module, phase).Set(1)
+		m.modulePhase.WithLabelValues(module, string(phase)).Set(1)
 	}
 	for module := range m.phased {
 		if _, ok := phases[module]; !ok {

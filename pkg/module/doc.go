@@ -33,8 +33,9 @@
 //
 // It also holds Loaded (a bundle with its hooks' configurations, what the
 // converger runs and the updater swaps) and the types of a module's status
-// (Status, GlobalStatus, Phase, Step), so that status, debug and updater
-// need not import the control loop.
+// (Status, GlobalStatus, Phase, Step) and of what makes it run
+// (Activation), so that status, metrics, debug and updater need not import
+// the control loop.
 //
 // It owns the bundle's on-disk layout and the model read from it. It must
 // not import converge or configstore, and it runs nothing itself: it uses

@@ -6,14 +6,24 @@ import (
 	"github.com/seedops/addon-operator/pkg/helm"
 )
 
-// Phases of a module (Status.Phase) and of the global steps
-// (GlobalStatus.Phase, never Disabled).
+// Phase is the phase of a module (Status.Phase) or of the global steps
+// (GlobalStatus.Phase, never Disabled). The values are wire strings: the
+// Module resource's status.phase, the module_phase metric's label and the
+// CLI show them as they are.
+type Phase string
+
+// The phases, the only values a Phase takes.
 const (
-	PhaseDisabled    = "Disabled"
-	PhaseReconciling = "Reconciling"
-	PhaseReady       = "Ready"
-	PhaseError       = "Error"
+	PhaseDisabled    Phase = "Disabled"
+	PhaseReconciling Phase = "Reconciling"
+	PhaseReady       Phase = "Ready"
+	PhaseError       Phase = "Error"
 )
+
+// Phases lists every phase, in the order metrics and docs show them.
+func Phases() []Phase {
+	return []Phase{PhaseReady, PhaseReconciling, PhaseError, PhaseDisabled}
+}
 
 // Steps of a module run that can fail (Status.FailedStep).
 const (
@@ -35,7 +45,7 @@ type Status struct {
 	EnabledByScript *bool
 	// EnabledReason is the `enabled` script's reason, if it gave one.
 	EnabledReason string
-	Phase         string
+	Phase         Phase
 	// FailedStep is the step of the last failure (Step*), "" when none.
 	FailedStep string
 	// Message is the last error, empty when Ready.
@@ -53,7 +63,7 @@ type Status struct {
 type GlobalStatus struct {
 	// Phase is Ready after the last global step succeeded, Error after it
 	// failed, Reconciling before the first one finished.
-	Phase    string
+	Phase    Phase
 	Message  string
 	Failures int
 	// Since is when the current run of failures began (zero when Ready).

@@ -11,25 +11,6 @@ import (
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
-// The activation label values the converger runs hooks with (see
-// pkg/converge: tasks.go, lifecycle.go), by what runs the hook.
-var (
-	// A module run: on start, after a config change, a retry after a
-	// failure, healing of missing objects, a values change of a global or
-	// a module hook.
-	moduleRunActivations = []string{"OnStartup", "ConfigChanged", "Retry", "Healing", "GlobalValuesChanged", "ModuleValuesChanged"}
-	// A converge of all modules (global beforeAll and afterAll).
-	convergeActivations = []string{"OnStartup", "ConfigChanged", "GlobalValuesChanged"}
-)
-
-const (
-	activationStartup         = "OnStartup"
-	activationDelete          = "ModuleDelete"
-	activationSynchronization = "Synchronization"
-	activationKubernetes      = "Kubernetes"
-	activationSchedule        = "Schedule"
-)
-
 // seriesOf lists the label values of b's modules, hooks and queues, for
 // metrics.Preset: every binding of every hook with each activation and
 // queue the converger can run it with.
@@ -46,7 +27,7 @@ func seriesOf(b module.Loaded) metrics.Series {
 		hooks = append(hooks, b.ModuleHooks[m.Name]...)
 	}
 	for _, h := range hooks {
-		add := func(binding, queue string, activations ...string) {
+		add := func(binding, queue string, activations ...module.Activation) {
 			for _, a := range activations {
 				s.Hooks = append(s.Hooks, metrics.HookSeries{Module: h.Module, Hook: h.Name, Binding: binding, Activation: a, Queue: queue})
 			}
@@ -57,25 +38,25 @@ func seriesOf(b module.Loaded) metrics.Series {
 		for _, bt := range h.Bindings.Types() {
 			switch {
 			case bt == hook.OnStartup && h.Global():
-				add(string(bt), queue.MainQueue, activationStartup)
+				add(string(bt), queue.MainQueue, module.ActivationOnStartup)
 			case bt == hook.BeforeAll, bt == hook.AfterAll:
-				add(string(bt), queue.MainQueue, convergeActivations...)
+				add(string(bt), queue.MainQueue, module.ConvergeActivations()...)
 			case bt == hook.OnStartup, bt == hook.BeforeHelm, bt == hook.AfterHelm:
-				add(string(bt), queue.MainQueue, moduleRunActivations...)
+				add(string(bt), queue.MainQueue, module.ModuleRunActivations()...)
 			case bt == hook.BeforeDeleteHelm, bt == hook.AfterDeleteHelm:
-				add(string(bt), queue.MainQueue, activationDelete)
+				add(string(bt), queue.MainQueue, module.ActivationModuleDelete)
 			}
 		}
 		for _, k := range h.Bindings.Kubernetes {
 			q := cmp.Or(k.Queue, queue.MainQueue)
-			add(k.BindingName, queue.MainQueue, activationSynchronization)
+			add(k.BindingName, queue.MainQueue, module.ActivationSynchronization)
 			if q != queue.MainQueue {
-				add(k.BindingName, q, activationSynchronization)
+				add(k.BindingName, q, module.ActivationSynchronization)
 			}
-			add(k.BindingName, q, activationKubernetes)
+			add(k.BindingName, q, module.ActivationKubernetes)
 		}
 		for _, sc := range h.Bindings.Schedules {
-			add(sc.BindingName, cmp.Or(sc.Queue, queue.MainQueue), activationSchedule)
+			add(sc.BindingName, cmp.Or(sc.Queue, queue.MainQueue), module.ActivationSchedule)
 		}
 	}
 	return s

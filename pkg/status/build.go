@@ -42,12 +42,12 @@ func desired(st module.Status, wl report, prev ModuleStatus, now time.Time) Modu
 	case module.PhaseReady:
 		switch {
 		case len(wl.failed) > 0:
-			out.Phase, out.FailedStep, out.Message = PhaseError, StepWorkloads, listMessage(wl.failed)
+			out.Phase, out.FailedStep, out.Message = module.PhaseError, StepWorkloads, listMessage(wl.failed)
 		case len(wl.waiting) > 0:
-			out.Phase, out.Message = PhaseReconciling, "waiting for "+listMessage(wl.waiting)
+			out.Phase, out.Message = module.PhaseReconciling, "waiting for "+listMessage(wl.waiting)
 		}
 	default:
-		out.Phase, out.Message = PhaseReconciling, st.Message
+		out.Phase, out.Message = module.PhaseReconciling, st.Message
 	}
 	out.Message = truncate(out.Message, maxMessage)
 	out.Conditions = withTransitions(conditions(st, wl), prev.Conditions, now)

@@ -16,7 +16,7 @@ type cond struct{ Type, Status, Reason, Message string }
 
 type summary struct {
 	Enabled    bool
-	Phase      string
+	Phase      module.Phase
 	Message    string
 	FailedStep string
 	Revision   int64
@@ -50,7 +50,7 @@ func TestDesired(t *testing.T) {
 			name: "ready with workloads ready",
 			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 3, deployment }),
 			wl:   report{total: 1},
-			want: summary{Enabled: true, Phase: PhaseReady, Revision: 3, Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseReady, Revision: 3, Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "True", "Deployed", "revision 3"},
@@ -65,7 +65,7 @@ func TestDesired(t *testing.T) {
 				s.EnabledByScript = ptr.To(true)
 				s.EnabledReason = "ingress nodes found"
 			}),
-			want: summary{Enabled: true, Phase: PhaseReady, Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseReady, Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "Enabled", "ingress nodes found"},
 				{ConditionHelmReleaseDeployed, "False", "NoRelease", "the module has no Helm release"},
@@ -77,7 +77,7 @@ func TestDesired(t *testing.T) {
 			name: "converged but rolling out",
 			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 1, deployment }),
 			wl:   report{total: 1, waiting: []string{"Deployment ns/web: 0/2 ready"}},
-			want: summary{Enabled: true, Phase: PhaseReconciling, Revision: 1, Message: "waiting for Deployment ns/web: 0/2 ready", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseReconciling, Revision: 1, Message: "waiting for Deployment ns/web: 0/2 ready", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "True", "Deployed", "revision 1"},
@@ -89,7 +89,7 @@ func TestDesired(t *testing.T) {
 			name: "converged but workloads failed",
 			st:   with(func(s *module.Status) { s.Phase, s.Revision, s.Objects = module.PhaseReady, 1, deployment }),
 			wl:   report{total: 5, failed: []string{"a", "b", "c", "d"}, waiting: []string{"e"}},
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: StepWorkloads, Revision: 1, Message: "a; b; c; and 1 more", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseError, FailedStep: StepWorkloads, Revision: 1, Message: "a; b; c; and 1 more", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "True", "Deployed", "revision 1"},
@@ -102,7 +102,7 @@ func TestDesired(t *testing.T) {
 			st: with(func(s *module.Status) {
 				s.Phase, s.FailedStep, s.Message, s.Failures = module.PhaseError, module.StepHelm, "render: template: bad", 2
 			}),
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepHelm, Message: "render: template: bad", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseError, FailedStep: module.StepHelm, Message: "render: template: bad", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "False", "HelmFailed", "render: template: bad"},
@@ -116,7 +116,7 @@ func TestDesired(t *testing.T) {
 				s.Phase, s.FailedStep, s.Message, s.Objects = module.PhaseError, module.StepHooks, "hook hooks/after: exit status 1", deployment
 			}),
 			wl: report{total: 1},
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepHooks, Message: "hook hooks/after: exit status 1", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseError, FailedStep: module.StepHooks, Message: "hook hooks/after: exit status 1", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "True", "Deployed", ""},
@@ -129,7 +129,7 @@ func TestDesired(t *testing.T) {
 			st: with(func(s *module.Status) {
 				s.Phase, s.FailedStep, s.Message, s.LastRun = module.PhaseError, module.StepEnabled, "enabled script: exit status 3", time.Time{}
 			}),
-			want: summary{Enabled: true, Phase: PhaseError, FailedStep: module.StepEnabled, Message: "enabled script: exit status 3", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseError, FailedStep: module.StepEnabled, Message: "enabled script: exit status 3", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "Unknown", "ScriptFailed", "enabled script: exit status 3"},
 				{ConditionHelmReleaseDeployed, "Unknown", "NotRun", "Helm has not run yet"},
@@ -140,7 +140,7 @@ func TestDesired(t *testing.T) {
 		{
 			name: "running",
 			st:   with(func(s *module.Status) { s.Phase, s.Message = module.PhaseReconciling, "hook x: exit status 1" }),
-			want: summary{Enabled: true, Phase: PhaseReconciling, Message: "module run in progress; last error: hook x: exit status 1", Conditions: []cond{
+			want: summary{Enabled: true, Phase: module.PhaseReconciling, Message: "module run in progress; last error: hook x: exit status 1", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "True", "NoScript", "the module has no enabled script"},
 				{ConditionHelmReleaseDeployed, "False", "NoRelease", "the module has no Helm release"},
@@ -151,7 +151,7 @@ func TestDesired(t *testing.T) {
 		{
 			name: "disabled by configuration",
 			st:   module.Status{Module: "m", Phase: module.PhaseDisabled},
-			want: summary{Phase: PhaseDisabled, Message: "disabled by configuration", Conditions: []cond{
+			want: summary{Phase: module.PhaseDisabled, Message: "disabled by configuration", Conditions: []cond{
 				{ConditionEnabledByConfig, "False", "Disabled", ""},
 				{ConditionEnabledByScript, "Unknown", "NotRun", "the module is disabled by configuration"},
 				{ConditionHelmReleaseDeployed, "False", "ModuleDisabled", ""},
@@ -163,7 +163,7 @@ func TestDesired(t *testing.T) {
 			name: "disabled by script",
 			st: module.Status{Module: "m", Phase: module.PhaseDisabled, EnabledByConfig: true,
 				EnabledByScript: ptr.To(false), EnabledReason: "no ingress nodes"},
-			want: summary{Phase: PhaseDisabled, Message: "disabled by the enabled script: no ingress nodes", Conditions: []cond{
+			want: summary{Phase: module.PhaseDisabled, Message: "disabled by the enabled script: no ingress nodes", Conditions: []cond{
 				{ConditionEnabledByConfig, "True", "Enabled", ""},
 				{ConditionEnabledByScript, "False", "Disabled", "no ingress nodes"},
 				{ConditionHelmReleaseDeployed, "False", "ModuleDisabled", ""},
@@ -175,7 +175,7 @@ func TestDesired(t *testing.T) {
 			name: "delete failed",
 			st: module.Status{Module: "m", Phase: module.PhaseError, FailedStep: module.StepDelete, Message: "delete: uninstall: timeout",
 				Revision: 4, LastRun: lastRun},
-			want: summary{Phase: PhaseError, FailedStep: module.StepDelete, Revision: 4, Message: "delete: uninstall: timeout", Conditions: []cond{
+			want: summary{Phase: module.PhaseError, FailedStep: module.StepDelete, Revision: 4, Message: "delete: uninstall: timeout", Conditions: []cond{
 				{ConditionEnabledByConfig, "False", "Disabled", ""},
 				{ConditionEnabledByScript, "Unknown", "NotRun", "the module is disabled by configuration"},
 				{ConditionHelmReleaseDeployed, "Unknown", "DeleteFailed", "delete: uninstall: timeout"},

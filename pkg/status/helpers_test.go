@@ -286,7 +286,7 @@ func waitModule(t *testing.T, name string, ok func(status.ModuleStatus) bool) (*
 	return obj, st
 }
 
-func phaseIs(phase string) func(status.ModuleStatus) bool {
+func phaseIs(phase module.Phase) func(status.ModuleStatus) bool {
 	return func(st status.ModuleStatus) bool { return st.Phase == phase }
 }
 
@@ -413,17 +413,17 @@ func nodeFor(name string, labels map[string]string) cluster.Node {
 // phaseRecorder is a status.PhaseObserver keeping the last phases.
 type phaseRecorder struct {
 	mu   sync.Mutex
-	last map[string]string
+	last map[string]module.Phase
 }
 
-func (r *phaseRecorder) ModulePhases(phases map[string]string) {
+func (r *phaseRecorder) ModulePhases(phases map[string]module.Phase) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last = maps.Clone(phases)
 }
 
 // waitPhases waits until the last phases reported equal want.
-func (r *phaseRecorder) waitPhases(t *testing.T, want map[string]string) {
+func (r *phaseRecorder) waitPhases(t *testing.T, want map[string]module.Phase) {
 	t.Helper()
 	poll.Until(t, pollEvery, waitFor, fmt.Sprintf("phases %v", want), func() error {
 		r.mu.Lock()

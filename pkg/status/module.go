@@ -5,6 +5,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // The Module resource (deploy/crds/module.yaml).
@@ -17,14 +19,6 @@ var (
 // object. An operator creates, updates and deletes only the Module objects
 // labelled with its own namespace.
 const NamespaceLabel = "addons.seedops.io/operator-namespace"
-
-// Module phases (status.phase).
-const (
-	PhaseDisabled    = "Disabled"
-	PhaseReconciling = "Reconciling"
-	PhaseReady       = "Ready"
-	PhaseError       = "Error"
-)
 
 // StepWorkloads is the failed step (status.failedStep) of a module whose
 // last run succeeded but whose workloads did not become ready in time. The
@@ -51,8 +45,8 @@ const (
 
 // ModuleStatus is the status of a Module object.
 type ModuleStatus struct {
-	Enabled bool   `json:"enabled"`
-	Phase   string `json:"phase"`
+	Enabled bool         `json:"enabled"`
+	Phase   module.Phase `json:"phase"`
 	// Message says what the module waits for or why it failed; empty when
 	// Ready.
 	Message    string       `json:"message,omitempty"`

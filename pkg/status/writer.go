@@ -34,7 +34,7 @@ type Source interface {
 // (a replica that stopped leading publishes no stale phases). It is called
 // from the Writer's goroutine and must not block.
 type PhaseObserver interface {
-	ModulePhases(phases map[string]string)
+	ModulePhases(phases map[string]module.Phase)
 }
 
 // Option configures a Writer.
@@ -129,7 +129,7 @@ func (w *Writer) signal() {
 func (w *Writer) Start(ctx context.Context) error {
 	defer w.workloads.shutdown()
 	if w.phases != nil {
-		defer w.phases.ModulePhases(map[string]string{})
+		defer w.phases.ModulePhases(map[string]module.Phase{})
 	}
 	if !w.workloads.start(ctx) {
 		return nil
@@ -234,7 +234,7 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 
 	var errs []error
 	want := make(map[string]bool, len(statuses))
-	phases := make(map[string]string, len(statuses))
+	phases := make(map[string]module.Phase, len(statuses))
 	for _, st := range statuses {
 		want[st.Module] = true
 		obj := existing[st.Module]

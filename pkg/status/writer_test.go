@@ -36,7 +36,7 @@ func TestCRDMissing(t *testing.T) {
 	if err := applyCRD(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitModule(t, "crd-late", phaseIs(status.PhaseReady))
+	waitModule(t, "crd-late", phaseIs(module.PhaseReady))
 }
 
 func TestPhases(t *testing.T) {
@@ -57,7 +57,7 @@ func TestPhases(t *testing.T) {
 	type view struct {
 		Label      string
 		Enabled    bool
-		Phase      string
+		Phase      module.Phase
 		Message    string
 		FailedStep string
 		Revision   int64
@@ -154,7 +154,7 @@ func TestRolloutBecomesReady(t *testing.T) {
 		LastRun: time.Now(), Objects: []helm.ObjectRef{ref("apps/v1", "Deployment", ns, "web"), ref("v1", "Service", ns, "web")}})
 	startWriter(t, status.Config{Namespace: "rollout", WorkloadReadyTimeout: time.Hour}, src)
 
-	_, st := waitModule(t, "rollout", phaseIs(status.PhaseReconciling))
+	_, st := waitModule(t, "rollout", phaseIs(module.PhaseReconciling))
 	if want := "waiting for Deployment " + ns + "/web: 0/2 ready"; !strings.HasPrefix(st.Message, want) {
 		t.Errorf("message %q, want it to start with %q", st.Message, want)
 	}
@@ -166,7 +166,7 @@ func TestRolloutBecomesReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = testCluster.DeleteNode(context.Background(), "status-rollout") })
-	_, st = waitModule(t, "rollout", phaseIs(status.PhaseReady))
+	_, st = waitModule(t, "rollout", phaseIs(module.PhaseReady))
 	if st.Message != "" {
 		t.Errorf("message %q, want none", st.Message)
 	}
@@ -191,11 +191,11 @@ func TestRolloutTimeout(t *testing.T) {
 	startWriter(t, status.Config{Namespace: "stuck", WorkloadReadyTimeout: 3 * time.Second}, src)
 
 	_, st := waitModule(t, "stuck", func(st status.ModuleStatus) bool { return st.Phase != "" })
-	if st.Phase != status.PhaseReconciling {
+	if st.Phase != module.PhaseReconciling {
 		t.Errorf("phase before the timeout %s, want Reconciling", st.Phase)
 	}
 	start := time.Now()
-	_, st = waitModule(t, "stuck", phaseIs(status.PhaseError))
+	_, st = waitModule(t, "stuck", phaseIs(module.PhaseError))
 	t.Logf("Error after %s: %s", time.Since(start).Round(100*time.Millisecond), st.Message)
 	want := regexp.MustCompile(`^Deployment ` + ns + `/stuck not ready after 3s: 0/1 ready; pod stuck-[a-z0-9-]+: Unschedulable: 0/\d+ nodes are available: .*node affinity/selector`)
 	if !want.MatchString(st.Message) {
@@ -239,11 +239,11 @@ func TestAllKindsReadyAndNoRewrites(t *testing.T) {
 	src := newSource(true, statuses...)
 	logs := startWriter(t, status.Config{Namespace: "kinds", Resync: 300 * time.Millisecond}, src)
 
-	_, st := waitModule(t, "kinds", phaseIs(status.PhaseReady))
+	_, st := waitModule(t, "kinds", phaseIs(module.PhaseReady))
 	if c := conditionOf(st, status.ConditionWorkloadsReady); c.Status != metav1.ConditionTrue || c.Message != "4 workloads ready" {
 		t.Errorf("WorkloadsReady = %s/%q, want True/\"4 workloads ready\"", c.Status, c.Message)
 	}
-	waitModule(t, "kinds-off", phaseIs(status.PhaseDisabled))
+	waitModule(t, "kinds-off", phaseIs(module.PhaseDisabled))
 
 	versions := func() map[string]string {
 		out := map[string]string{}
@@ -276,8 +276,8 @@ func TestRemovedModule(t *testing.T) {
 	gone := module.Status{Module: "removed-gone", Phase: module.PhaseDisabled, EnabledByConfig: true, EnabledByScript: ptr.To(false)}
 	src := newSource(true, keep, gone)
 	startWriter(t, status.Config{Namespace: "removed"}, src)
-	kept, _ := waitModule(t, "removed-keep", phaseIs(status.PhaseReady))
-	waitModule(t, "removed-gone", phaseIs(status.PhaseDisabled))
+	kept, _ := waitModule(t, "removed-keep", phaseIs(module.PhaseReady))
+	waitModule(t, "removed-gone", phaseIs(module.PhaseDisabled))
 
 	src.set(keep)
 	waitGone(t, "removed-gone")
@@ -321,7 +321,7 @@ func TestOtherOperatorsModules(t *testing.T) {
 		module.Status{Module: "others-ours", Phase: module.PhaseReady, Enabled: true, EnabledByConfig: true},
 	)
 	logs := startWriter(t, status.Config{Namespace: "others"}, src)
-	waitModule(t, "others-ours", phaseIs(status.PhaseReady))
+	waitModule(t, "others-ours", phaseIs(module.PhaseReady))
 	for range 3 {
 		src.notify()
 		waitReads(t, src, 1)
@@ -360,9 +360,9 @@ func TestBeforeFirstConverge(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Start(prevCtx) }()
-	waitModule(t, "restart-a", phaseIs(status.PhaseReady))
-	waitModule(t, "restart-b", phaseIs(status.PhaseReady))
-	waitModule(t, "restart-old", phaseIs(status.PhaseReady))
+	waitModule(t, "restart-a", phaseIs(module.PhaseReady))
+	waitModule(t, "restart-b", phaseIs(module.PhaseReady))
+	waitModule(t, "restart-old", phaseIs(module.PhaseReady))
 	stopPrev()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -375,9 +375,9 @@ func TestBeforeFirstConverge(t *testing.T) {
 		module.Status{Module: "restart-b", Phase: module.PhaseDisabled},
 	)
 	startWriter(t, status.Config{Namespace: "restart"}, src)
-	waitModule(t, "restart-a", phaseIs(status.PhaseReconciling))
+	waitModule(t, "restart-a", phaseIs(module.PhaseReconciling))
 	waitReads(t, src, 2)
-	if after, st := moduleObject(t, "restart-b"); after.GetResourceVersion() != b.GetResourceVersion() || st.Phase != status.PhaseReady {
+	if after, st := moduleObject(t, "restart-b"); after.GetResourceVersion() != b.GetResourceVersion() || st.Phase != module.PhaseReady {
 		t.Errorf("restart-b changed before the first converge: phase %s", st.Phase)
 	}
 	if obj, _ := moduleObject(t, "restart-old"); obj == nil {
@@ -385,7 +385,7 @@ func TestBeforeFirstConverge(t *testing.T) {
 	}
 
 	close(src.ready)
-	waitModule(t, "restart-b", phaseIs(status.PhaseDisabled))
+	waitModule(t, "restart-b", phaseIs(module.PhaseDisabled))
 	waitGone(t, "restart-old")
 }
 
@@ -409,14 +409,14 @@ func TestPhaseObserver(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- w.Start(ctx) }()
-	obs.waitPhases(t, map[string]string{"observed-ready": "Ready", "observed-error": "Error", "observed-off": "Disabled"})
+	obs.waitPhases(t, map[string]module.Phase{"observed-ready": "Ready", "observed-error": "Error", "observed-off": "Disabled"})
 
 	src.set(ready)
-	obs.waitPhases(t, map[string]string{"observed-ready": "Ready"})
+	obs.waitPhases(t, map[string]module.Phase{"observed-ready": "Ready"})
 
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	obs.waitPhases(t, map[string]string{})
+	obs.waitPhases(t, map[string]module.Phase{})
 }

@@ -65,7 +65,7 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 			} else if s, ok := firstNotReady(statuses); ok {
 				err.Module, err.Message = s.Module, s.Message
 				if err.Message == "" {
-					err.Message = "phase " + s.Phase
+					err.Message = "phase " + string(s.Phase)
 				}
 			}
 			return err

@@ -8,7 +8,7 @@ import (
 
 func TestConvergeVerdict(t *testing.T) {
 	ready := module.GlobalStatus{Phase: module.PhaseReady}
-	mod := func(name, phase string, enabled bool, failures int) module.Status {
+	mod := func(name string, phase module.Phase, enabled bool, failures int) module.Status {
 		return module.Status{Module: name, Phase: phase, Enabled: enabled, Failures: failures, Message: name + " failed"}
 	}
 	tests := []struct {

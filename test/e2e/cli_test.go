@@ -94,7 +94,7 @@ func TestCLI(t *testing.T) {
 	})
 	e.eventually(30*time.Second, func() string {
 		if m := moduleStatus(t, socket, "echo"); m.Phase != "Ready" {
-			return "echo is " + m.Phase
+			return "echo is " + string(m.Phase)
 		}
 		return ""
 	})

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/test/cluster"
@@ -84,7 +85,7 @@ func moduleObject(t *testing.T, dyn dynamic.Interface, name string) (owner strin
 // moduleIs checks a Module object of the env's operator: "" when phase
 // and every want condition (type -> "Status/Reason") match and the message
 // contains each of msgParts.
-func (e *env) moduleIs(dyn dynamic.Interface, name, phase string, conds map[string]string, msgParts ...string) string {
+func (e *env) moduleIs(dyn dynamic.Interface, name string, phase module.Phase, conds map[string]string, msgParts ...string) string {
 	owner, st, ok := moduleObject(e.t, dyn, name)
 	switch {
 	case !ok:
@@ -148,7 +149,7 @@ func TestStatusModules(t *testing.T) {
 				"status-hooked": withWorkloads(ready, "True/NoWorkloads"),
 				"status-gone":   withWorkloads(ready, "True/NoWorkloads"),
 			} {
-				if msg := e.moduleIs(dyn, name, status.PhaseReady, conds); msg != "" {
+				if msg := e.moduleIs(dyn, name, module.PhaseReady, conds); msg != "" {
 					return msg
 				}
 			}
@@ -167,7 +168,7 @@ func TestStatusModules(t *testing.T) {
 
 	t.Run("a disabled module is Disabled", func(t *testing.T) {
 		e.eventually(10*time.Second, func() string {
-			return e.moduleIs(dyn, "status-off", status.PhaseDisabled, map[string]string{
+			return e.moduleIs(dyn, "status-off", module.PhaseDisabled, map[string]string{
 				status.ConditionEnabledByConfig:     "False/Disabled",
 				status.ConditionHelmReleaseDeployed: "False/ModuleDisabled",
 			}, "disabled by configuration")
@@ -181,11 +182,11 @@ func TestStatusModules(t *testing.T) {
 		edited := time.Now()
 		e.setConfig(map[string]string{"statusWeb": "nodeSelector:\n  status-e2e: nowhere\n"})
 		e.eventually(20*time.Second, func() string {
-			return e.moduleIs(dyn, "status-web", status.PhaseReconciling, map[string]string{status.ConditionWorkloadsReady: "False/RollingOut"},
+			return e.moduleIs(dyn, "status-web", module.PhaseReconciling, map[string]string{status.ConditionWorkloadsReady: "False/RollingOut"},
 				"waiting for Deployment "+e.ns+"/status-web")
 		})
 		e.eventually(30*time.Second, func() string {
-			return e.moduleIs(dyn, "status-web", status.PhaseError, withWorkloads(ready, "False/WorkloadsFailed"),
+			return e.moduleIs(dyn, "status-web", module.PhaseError, withWorkloads(ready, "False/WorkloadsFailed"),
 				"Deployment "+e.ns+"/status-web not ready after 5s", "Unschedulable")
 		})
 		if d := time.Since(edited); d < 5*time.Second {
@@ -201,7 +202,7 @@ func TestStatusModules(t *testing.T) {
 	t.Run("fixing the configuration brings it back to Ready", func(t *testing.T) {
 		e.setConfig(map[string]string{"statusWeb": ""})
 		e.eventually(60*time.Second, func() string {
-			return e.moduleIs(dyn, "status-web", status.PhaseReady, withWorkloads(ready, "True/Ready"))
+			return e.moduleIs(dyn, "status-web", module.PhaseReady, withWorkloads(ready, "True/Ready"))
 		})
 	})
 
@@ -212,7 +213,7 @@ func TestStatusModules(t *testing.T) {
 		}
 		e.setConfig(map[string]string{"statusHooked": "value: broken\n"})
 		e.eventually(20*time.Second, func() string {
-			return e.moduleIs(dyn, "status-hooked", status.PhaseError, map[string]string{status.ConditionHooksOK: "False/HookFailed"},
+			return e.moduleIs(dyn, "status-hooked", module.PhaseError, map[string]string{status.ConditionHooksOK: "False/HookFailed"},
 				"020-status-hooked/hooks/check.sh", "beforeHelm", "the failure switch is on")
 		})
 		_, st, _ := moduleObject(t, dyn, "status-hooked")
@@ -223,7 +224,7 @@ func TestStatusModules(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.eventually(20*time.Second, func() string {
-			if msg := e.moduleIs(dyn, "status-hooked", status.PhaseReady, withWorkloads(ready, "True/NoWorkloads")); msg != "" {
+			if msg := e.moduleIs(dyn, "status-hooked", module.PhaseReady, withWorkloads(ready, "True/NoWorkloads")); msg != "" {
 				return msg
 			}
 			if got := e.configMapData(e.ns, "status-hooked")["value"]; got != "broken" {
@@ -255,7 +256,7 @@ func TestStatusModules(t *testing.T) {
 		if !strings.Contains(out, status.ReasonConfigRejected) {
 			t.Errorf("kubectl describe configmap does not show the event:\n%s", out)
 		}
-		if msg := e.moduleIs(dyn, "status-web", status.PhaseReady, nil); msg != "" {
+		if msg := e.moduleIs(dyn, "status-web", module.PhaseReady, nil); msg != "" {
 			t.Errorf("a rejected edit changed the module: %s", msg)
 		}
 		e.setConfig(map[string]string{"statusWeb": ""})
@@ -273,7 +274,7 @@ func TestStatusModules(t *testing.T) {
 			}
 			return ""
 		})
-		if msg := e.moduleIs(dyn, "status-web", status.PhaseReady, nil); msg != "" {
+		if msg := e.moduleIs(dyn, "status-web", module.PhaseReady, nil); msg != "" {
 			t.Errorf("after the restart: %s", msg)
 		}
 	})
