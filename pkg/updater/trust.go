@@ -44,7 +44,7 @@ func (c *Config) CheckTrust() error {
 	if err != nil {
 		return err
 	}
-	c.keys = &keys
+	c.keys, c.keysRead = keys, true
 	for _, p := range c.AllowedSources {
 		host := strings.TrimPrefix(p, bundle.OCIScheme)
 		if bundle.IsRemote(p) && (host == "" || strings.HasPrefix(host, "/")) || !bundle.IsRemote(p) && !filepath.IsAbs(p) {

@@ -45,8 +45,9 @@ type Config struct {
 	// section and a restored Release may name (see allowSource).
 	AllowedSources []string
 
-	// keys are the VerifyKeys read by CheckTrust; nil before it ran.
-	keys *[]bundle.PublicKey
+	// keys are the VerifyKeys read by CheckTrust, keysRead whether it ran.
+	keys     []bundle.PublicKey
+	keysRead bool
 }
 
 // BindFlags registers the updater's flags.
@@ -236,8 +237,8 @@ func New(cfg Config, deps Deps) *Updater {
 		cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1),
 		downloadRetry: backoff{min: retryMinBackoff, max: retryMaxBackoff},
 	}
-	if cfg.keys != nil {
-		u.keys = *cfg.keys
+	if cfg.keysRead {
+		u.keys = cfg.keys
 	} else {
 		u.keys, u.keysErr = cfg.verifyKeys()
 	}
