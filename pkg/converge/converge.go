@@ -117,6 +117,10 @@ type Converger struct {
 	ready     chan struct{}
 	changes   chan struct{}
 	global    module.GlobalStatus
+	// subs are the channels of Subscribe; guarded by subsMu, not mu,
+	// because notify is called with mu held.
+	subsMu sync.Mutex
+	subs   map[chan struct{}]struct{}
 	// generation counts bundle swaps; tasks made for an older bundle do
 	// nothing when they run.
 	generation int
@@ -239,9 +243,38 @@ func (c *Converger) stopRetries() {
 // Statuses after a signal. The channel is never closed.
 func (c *Converger) Changes() <-chan struct{} { return c.changes }
 
+// Subscribe returns a channel signalled like Changes, for one more reader:
+// after every change of a module's or the global steps' status (coalesced:
+// one pending signal), and cancel, which stops the signals. The channel is
+// never closed. Safe for concurrent use.
+func (c *Converger) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	c.subsMu.Lock()
+	defer c.subsMu.Unlock()
+	if c.subs == nil {
+		c.subs = map[chan struct{}]struct{}{}
+	}
+	c.subs[ch] = struct{}{}
+	return ch, func() {
+		c.subsMu.Lock()
+		defer c.subsMu.Unlock()
+		delete(c.subs, ch)
+	}
+}
+
 func (c *Converger) notify() {
+	signal(c.changes)
+	c.subsMu.Lock()
+	defer c.subsMu.Unlock()
+	for ch := range c.subs {
+		signal(ch)
+	}
+}
+
+// signal sends on ch unless a signal is pending already.
+func signal(ch chan struct{}) {
 	select {
-	case c.changes <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

@@ -113,3 +113,19 @@ func unknownKeysGauge(m *metrics.Metrics) func(configstore.Event) {
 		}
 	}
 }
+
+// operatorChanges returns a config store listener that signals changes
+// (coalesced, never blocking) when an event changes the operator section,
+// and the channel the updater reads (updater.Deps.ConfigChanges).
+func operatorChanges() (func(configstore.Event), <-chan struct{}) {
+	changes := make(chan struct{}, 1)
+	return func(ev configstore.Event) {
+		if !ev.Change.Operator {
+			return
+		}
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+	}, changes
+}

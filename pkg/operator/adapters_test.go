@@ -1,8 +1,10 @@
 package operator
 
 import (
+	"errors"
 	"testing"
 
+	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
@@ -58,5 +60,32 @@ func TestBundleSchemasAcrossSwaps(t *testing.T) {
 	}
 	if err := s.ValidateSection("operator", values.Values{"update": map[string]any{"mode": "Sometimes"}}); err == nil {
 		t.Error("an invalid operator section is accepted")
+	}
+}
+
+// The updater is woken by config events that change the operator section,
+// once however many came since it last looked, and by no other event.
+func TestOperatorChanges(t *testing.T) {
+	listen, changes := operatorChanges()
+	pending := func() bool {
+		select {
+		case <-changes:
+			return true
+		default:
+			return false
+		}
+	}
+	listen(configstore.Event{Change: configstore.Change{Modules: []string{"demo"}}})
+	listen(configstore.Event{Err: errors.New("rejected")})
+	if pending() {
+		t.Error("signalled without an operator section change")
+	}
+	listen(configstore.Event{Change: configstore.Change{Operator: true}})
+	listen(configstore.Event{Change: configstore.Change{Operator: true, Initial: true}})
+	if !pending() {
+		t.Error("not signalled after an operator section change")
+	}
+	if pending() {
+		t.Error("two changes signalled twice")
 	}
 }

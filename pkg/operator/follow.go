@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/updater"
 )
@@ -30,7 +32,9 @@ type releaseFollower struct {
 	load    func(dir string) (*module.Bundle, error)
 	schemas *bundleSchemas
 	builtin *module.Bundle
-	log     *slog.Logger
+	// clock runs the followInterval ticker; nil means clock.RealClock.
+	clock clock.WithTicker
+	log   *slog.Logger
 
 	// Used by Start's goroutine only.
 	digest   string // of the bundle followed; "" for builtin
@@ -38,8 +42,15 @@ type releaseFollower struct {
 }
 
 // Start follows until this replica leads or ctx is done; it returns nil.
+// It lists the releases on a ticker rather than watching them: a watch
+// would need an informer on the Release kind in every replica for an
+// event that comes once per deployed release.
 func (f *releaseFollower) Start(ctx context.Context) error {
-	tick := time.NewTicker(followInterval)
+	clk := f.clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	tick := clk.NewTicker(followInterval)
 	defer tick.Stop()
 	for {
 		if !f.sync(ctx) {
@@ -48,7 +59,7 @@ func (f *releaseFollower) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-tick.C():
 		}
 	}
 }

@@ -159,7 +159,9 @@ func TestElectLostLeaseHalts(t *testing.T) {
 			}()
 			<-started
 			// Renewals go on for a while; the lease expires a lease duration
-			// after the last renewal that began before the cut.
+			// after the last renewal that began before the cut. Real time on
+			// purpose: client-go's elector renews on the real clock, and
+			// the test measures the halt against real lease expiry.
 			time.Sleep(3 * testHA.RetryPeriod)
 			cutAt = time.Now()
 			lock.setCut(true)
@@ -206,6 +208,7 @@ func TestElectShutdownReleasesAfterWork(t *testing.T) {
 	<-winding
 	_, _, before := lock.holder()
 	// Longer than the lease: renewals go on while the work winds down.
+	// Real time on purpose: client-go's elector renews on the real clock.
 	time.Sleep(testHA.LeaseDuration + testHA.RetryPeriod)
 	if h, _, renewed := lock.holder(); h != "a" || !renewed.After(before) {
 		t.Errorf("while the work winds down the lease names %q, renewed at %s (before: %s); want a, renewed", h, renewed.Format(time.StampMilli), before.Format(time.StampMilli))

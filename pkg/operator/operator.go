@@ -197,10 +197,12 @@ func runLeader(ctx context.Context, p process) error {
 	}
 	rels := updater.NewKubeReleases(dyn, p.cfg.Store.Namespace, time.Now)
 	cfgEvents := status.NewConfigEvents(client, p.cfg.Store.Namespace, cmp.Or(p.cfg.Store.ConfigMap, configstore.DefaultConfigMap), p.log)
+	listenOperator, operatorChanged := operatorChanges()
 	store := configstore.New(client, p.cfg.Store, p.schemas, p.log,
-		configstore.WithListener(unknownKeysGauge(p.metrics)), configstore.WithListener(cfgEvents.Observe))
+		configstore.WithListener(unknownKeysGauge(p.metrics)), configstore.WithListener(cfgEvents.Observe),
+		configstore.WithListener(listenOperator))
 	rt := &bundleRuntime{runner: p.runner, schemas: p.schemas, store: store, metrics: p.metrics, log: p.log}
-	up, hooks, err := startUpdater(ctx, p.cfg, client, rels, rt, p.hooks, p.leader, p.metrics, p.log)
+	up, hooks, err := startUpdater(ctx, p.cfg, client, rels, rt, operatorChanged, p.hooks, p.leader, p.metrics, p.log)
 	if err != nil {
 		return nil // ctx is done
 	}

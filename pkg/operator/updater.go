@@ -54,9 +54,10 @@ func (r *bundleRuntime) Swap(ctx context.Context, b module.Loaded) error {
 	return nil
 }
 
-func (r *bundleRuntime) Ready() <-chan struct{}            { return r.conv.Ready() }
-func (r *bundleRuntime) GlobalStatus() module.GlobalStatus { return r.conv.GlobalStatus() }
-func (r *bundleRuntime) Statuses() []module.Status         { return r.conv.Statuses() }
+func (r *bundleRuntime) Ready() <-chan struct{}               { return r.conv.Ready() }
+func (r *bundleRuntime) GlobalStatus() module.GlobalStatus    { return r.conv.GlobalStatus() }
+func (r *bundleRuntime) Statuses() []module.Status            { return r.conv.Statuses() }
+func (r *bundleRuntime) Subscribe() (<-chan struct{}, func()) { return r.conv.Subscribe() }
 
 // secretGetter reads Secrets of the operator's namespace.
 type secretGetter struct {
@@ -77,18 +78,20 @@ func (s secretGetter) Get(ctx context.Context, name string) (map[string][]byte, 
 // process was started with). It blocks until the deployed release is
 // restored (see Updater.Restore), the leader not ready meanwhile with the
 // reason; its error is ctx's. It sets the schemas to the chosen bundle.
-func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, builtin module.Loaded, leader *leaderState, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, module.Loaded, error) {
+// operatorChanged signals a changed operator section (operatorChanges).
+func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, rels *updater.KubeReleases, rt *bundleRuntime, operatorChanged <-chan struct{}, builtin module.Loaded, leader *leaderState, m *metrics.Metrics, log *slog.Logger) (*updater.Updater, module.Loaded, error) {
 	ns := cfg.Store.Namespace
 	up := updater.New(cfg.Updater, updater.Deps{
-		Namespace:   ns,
-		Releases:    rels,
-		Runtime:     rt,
-		Convergence: rt,
-		Config:      rt.store,
-		Secrets:     secretGetter{client: client, namespace: ns},
-		Observer:    m,
-		Restoring:   leader.restoring,
-		Log:         log,
+		Namespace:     ns,
+		Releases:      rels,
+		Runtime:       rt,
+		Convergence:   rt,
+		Config:        rt.store,
+		ConfigChanges: operatorChanged,
+		Secrets:       secretGetter{client: client, namespace: ns},
+		Observer:      m,
+		Restoring:     leader.restoring,
+		Log:           log,
 	})
 	section := func(ctx context.Context) values.Values { return operatorSection(ctx, client, cfg.Store, log) }
 	b, err := up.Restore(ctx, builtin, section)

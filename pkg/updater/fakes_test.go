@@ -14,13 +14,12 @@ import (
 	"testing"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
 	"github.com/seedops/addon-operator/pkg/values"
+	"github.com/seedops/addon-operator/test/stepclock"
 )
 
 // memReleases is an in-memory Releases.
@@ -121,12 +120,26 @@ type fakeRuntime struct {
 	loads   map[string]int
 	swaps   []string
 	ready   chan struct{}
+	// subs are the channels of Subscribe, signalled by Swap.
+	subs map[chan struct{}]bool
 }
 
 func newFakeRuntime(initial string) *fakeRuntime {
-	r := &fakeRuntime{current: initial, loads: map[string]int{}, ready: make(chan struct{})}
+	r := &fakeRuntime{current: initial, loads: map[string]int{}, ready: make(chan struct{}), subs: map[chan struct{}]bool{}}
 	close(r.ready)
 	return r
+}
+
+func (r *fakeRuntime) Subscribe() (<-chan struct{}, func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch := make(chan struct{}, 1)
+	r.subs[ch] = true
+	return ch, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.subs, ch)
+	}
 }
 
 func (r *fakeRuntime) Load(_ context.Context, dir string) (module.Loaded, error) {
@@ -159,6 +172,9 @@ func (r *fakeRuntime) Swap(_ context.Context, b module.Loaded) error {
 	}
 	r.current = name + "/" + fmt.Sprint(b.Modules.Values["mode"])
 	r.swaps = append(r.swaps, name)
+	for ch := range r.subs {
+		signal(ch)
+	}
 	return nil
 }
 
@@ -223,11 +239,15 @@ func (o *fakeObserver) PendingReleases(n int) {
 	o.pending = n
 }
 
-// fakeConfig serves an operator section.
+// fakeConfig serves an operator section and signals changes when it is
+// set, as the operator's config store listener does.
 type fakeConfig struct {
 	mu      sync.Mutex
 	section values.Values
+	changes chan struct{}
 }
+
+func newFakeConfig() *fakeConfig { return &fakeConfig{changes: make(chan struct{}, 1)} }
 
 func (c *fakeConfig) Current() configstore.Snapshot {
 	c.mu.Lock()
@@ -239,6 +259,15 @@ func (c *fakeConfig) set(v values.Values) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.section = v
+	signal(c.changes)
+}
+
+// signal sends on ch unless a signal is pending already.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 type noSecrets struct{}
@@ -259,34 +288,27 @@ func (m *memReleases) delete(name string) {
 	delete(m.items, name)
 }
 
-// fakeTimer is Deps.After: it records the delays asked for, and every
-// timer fires when the test sends on fire.
-type fakeTimer struct {
-	mu    sync.Mutex
-	waits []time.Duration
-	fire  chan time.Time
+// awaitAfters waits until the clock's After was asked for n delays.
+func (w *world) awaitAfters(n int) {
+	w.t.Helper()
+	if !w.clock.Await(func() bool { return len(w.clock.Afters()) >= n }) {
+		w.t.Fatalf("After not asked for %d delays: %v", n, w.clock.Afters())
+	}
 }
 
-func newFakeTimer() *fakeTimer { return &fakeTimer{fire: make(chan time.Time)} }
-
-func (f *fakeTimer) After(d time.Duration) <-chan time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.waits = append(f.waits, d)
-	return f.fire
+// awaitTimers waits until n timers were set to d; false when that takes
+// too long. Safe to call from any goroutine.
+func (w *world) awaitTimers(d time.Duration, n int) bool {
+	return w.clock.Await(func() bool { return w.clock.TimersOf(d) >= n })
 }
 
-func (f *fakeTimer) asked() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.waits)
-}
-
-// restoreReports records what Deps.Restoring is told.
+// restoreReports records what Deps.Restoring is told and signals changed
+// after each report.
 type restoreReports struct {
-	mu   sync.Mutex
-	last error
-	n    int
+	mu      sync.Mutex
+	last    error
+	n       int
+	changed chan struct{}
 }
 
 func (r *restoreReports) report(err error) {
@@ -294,6 +316,7 @@ func (r *restoreReports) report(err error) {
 	defer r.mu.Unlock()
 	r.last = err
 	r.n++
+	signal(r.changed)
 }
 
 func (r *restoreReports) get() (error, int) {
@@ -314,8 +337,7 @@ type world struct {
 	releases *memReleases
 	obs      *fakeObserver
 	cfg      *fakeConfig
-	clock    *clocktesting.FakeClock
-	timer    *fakeTimer
+	clock    *stepclock.Clock
 	restores *restoreReports
 	source   string
 	src      *bundle.Source
@@ -324,7 +346,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: &fakeConfig{}, clock: clocktesting.NewFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)), timer: newFakeTimer(), restores: &restoreReports{}}
+	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: newFakeConfig(), clock: stepclock.New(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)), restores: &restoreReports{changed: make(chan struct{}, 1)}}
 	w.releases = newMemReleases(w.clock.Now)
 	w.source = filepath.Join(t.TempDir(), "layout")
 	w.cacheDir = filepath.Join(t.TempDir(), "cache")
@@ -346,7 +368,7 @@ func (w *world) newUpdaterWith(edit func(*Config)) *Updater {
 	edit(&cfg)
 	return New(cfg, Deps{
 		Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
-		Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now, After: w.timer.After, Restoring: w.restores.report,
+		Secrets: noSecrets{}, Observer: w.obs, Clock: w.clock, ConfigChanges: w.cfg.changes, Restoring: w.restores.report,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 }

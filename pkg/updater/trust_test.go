@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/values"
@@ -191,13 +190,11 @@ func (w *world) restoreAttempt(u *Updater, section values.Values) (string, error
 		}
 		done <- restoreResult{name, err}
 	}()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	for {
 		select {
 		case r := <-done:
 			return r.name, r.err
-		case <-tick.C:
+		case <-w.restores.changed:
 			if last, n := w.restores.get(); n > before && last != nil {
 				cancel()
 				<-done
@@ -205,4 +202,27 @@ func (w *world) restoreAttempt(u *Updater, section values.Values) (string, error
 			}
 		}
 	}
+}
+
+// The --verify-key files are read once, by CheckTrust at start: a file
+// gone afterwards changes nothing.
+func TestVerifyKeysReadOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	signer, keyFile := writeKeyPair(t)
+	w.u = w.newUpdaterWith(func(c *Config) {
+		c.VerifyKeys = []string{keyFile}
+		if err := c.CheckTrust(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	w.start()
+	if _, err := w.src.Push(ctx, w.bundleDir("one"), bundle.PushOptions{Version: "v1.0.0", Channels: []string{"stable"}, Signer: &signer}); err != nil {
+		t.Fatal(err)
+	}
+	w.u.check(ctx, w.settings(stable))
+	w.wantRunning("one")
 }

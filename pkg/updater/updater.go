@@ -8,9 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/configstore"
@@ -43,6 +44,10 @@ type Config struct {
 	// AllowedSources, when set, are the source prefixes the operator
 	// section and a restored Release may name (see allowSource).
 	AllowedSources []string
+
+	// keys are the VerifyKeys read by CheckTrust, keysRead whether it ran.
+	keys     []bundle.PublicKey
+	keysRead bool
 }
 
 // BindFlags registers the updater's flags.
@@ -78,10 +83,13 @@ type Runtime interface {
 }
 
 // Convergence tells how the bundle in force is doing (*converge.Converger).
+// Subscribe signals (coalesced) every change of GlobalStatus or Statuses
+// until cancel is called.
 type Convergence interface {
 	Ready() <-chan struct{}
 	GlobalStatus() module.GlobalStatus
 	Statuses() []module.Status
+	Subscribe() (changes <-chan struct{}, cancel func())
 }
 
 // ConfigSource is the accepted configuration (*configstore.Store).
@@ -126,8 +134,8 @@ const (
 // BuiltinVersion labels the built-in bundle in release_info.
 const BuiltinVersion = "built-in"
 
-// Deps are the Updater's collaborators. Open, Now, After and Restoring may
-// be nil (bundle.Open, time.Now, time.After, nothing).
+// Deps are the Updater's collaborators. Open, Clock, ConfigChanges and
+// Restoring may be nil (bundle.Open, clock.RealClock, no signal, nothing).
 type Deps struct {
 	Namespace   string
 	Releases    Releases
@@ -137,10 +145,14 @@ type Deps struct {
 	Secrets     Secrets
 	Observer    Observer
 	Open        func(ref string, opts bundle.Options) (Source, error)
-	// Now is the clock of the update windows and Release timestamps.
-	Now func() time.Time
-	// After is the timer of the retries' backoff.
-	After func(time.Duration) <-chan time.Time
+	// Clock tells the time of the update windows and runs every timer: the
+	// poll, the retries' backoff, the rollback timeout.
+	Clock clock.WithTicker
+	// ConfigChanges is signalled when the accepted operator section may
+	// have changed (see configstore.Change.Operator); Start then reads it
+	// again without waiting for the poll. Without it, a change is seen at
+	// the next poll.
+	ConfigChanges <-chan struct{}
 	// Restoring is told, after each failed attempt of Restore, why the
 	// Deployed release is not restored yet (an ErrNotRestored), and nil
 	// once Restore returns a bundle. It is called from Restore's goroutine.
@@ -149,7 +161,7 @@ type Deps struct {
 }
 
 // restoreFailed starts the Deployed release's message while Restore
-// retries.
+// retries; Restore clears the message once it succeeds.
 const restoreFailed = "restore after a restart failed, retrying with backoff; nothing is converged until it succeeds: "
 
 // ErrNotRestored wraps the reason a Deployed release is not restored yet.
@@ -162,6 +174,10 @@ type Updater struct {
 	deps  Deps
 	log   *slog.Logger
 	cache *Cache
+	// keys are the --verify-key keys, read once; keysErr why they could
+	// not be, which fails every download.
+	keys    []bundle.PublicKey
+	keysErr error
 
 	// kick asks Start for a check now (CheckNow); one pending request is
 	// enough.
@@ -201,16 +217,15 @@ func (r running) version() string {
 	return r.release.Version
 }
 
-// New returns an Updater.
+// New returns an Updater. It reads the --verify-key files unless
+// Config.CheckTrust did already; a file that does not read fails every
+// download (CheckTrust reports it at start).
 func New(cfg Config, deps Deps) *Updater {
 	if deps.Open == nil {
 		deps.Open = func(ref string, opts bundle.Options) (Source, error) { return bundle.Open(ref, opts) }
 	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
-	if deps.After == nil {
-		deps.After = time.After
+	if deps.Clock == nil {
+		deps.Clock = clock.RealClock{}
 	}
 	if deps.Restoring == nil {
 		deps.Restoring = func(error) {}
@@ -218,10 +233,16 @@ func New(cfg Config, deps Deps) *Updater {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Minute
 	}
-	return &Updater{
+	u := &Updater{
 		cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1),
 		downloadRetry: backoff{min: retryMinBackoff, max: retryMaxBackoff},
 	}
+	if cfg.keysRead {
+		u.keys = cfg.keys
+	} else {
+		u.keys, u.keysErr = cfg.verifyKeys()
+	}
+	return u
 }
 
 // Restore chooses the bundle the operator starts with and fails closed.
@@ -241,12 +262,14 @@ func (u *Updater) Restore(ctx context.Context, builtin module.Loaded, section fu
 	u.setRunning(running{bundle: builtin})
 	retry := backoff{min: retryMinBackoff, max: retryMaxBackoff}
 	last := ""
+	// reported: an attempt put restoreFailed on the Deployed release.
+	reported := false
 	for {
 		b, deployed, err := u.restore(ctx, builtin, section)
 		if err == nil {
 			if deployed == nil {
 				u.deps.Observer.ReleaseInfo(BuiltinVersion, "")
-			} else if strings.HasPrefix(deployed.Message, restoreFailed) {
+			} else if reported {
 				u.setStatus(ctx, deployed, PhaseDeployed, "")
 			}
 			u.deps.Restoring(nil)
@@ -259,6 +282,7 @@ func (u *Updater) Restore(ctx context.Context, builtin module.Loaded, section fu
 		err = fmt.Errorf("%w: %w", ErrNotRestored, err)
 		if deployed != nil {
 			u.setStatus(ctx, deployed, PhaseDeployed, restoreFailed+err.Error())
+			reported = true
 		}
 		if err.Error() != last {
 			u.log.Error("deployed release not restored; nothing is converged until it is, retrying", "error", err)
@@ -268,7 +292,7 @@ func (u *Updater) Restore(ctx context.Context, builtin module.Loaded, section fu
 		select {
 		case <-ctx.Done():
 			return module.Loaded{}, ctx.Err()
-		case <-u.deps.After(retry.next()):
+		case <-u.deps.Clock.After(retry.next()):
 		}
 	}
 }
@@ -316,48 +340,58 @@ func (u *Updater) current() running {
 	return u.running
 }
 
-// Start checks the channel every poll interval, and at once when the
-// operator section changes or CheckNow is called, until ctx is done; it
-// returns nil then. It begins after the first converge of the bundle in
-// force was attempted.
+// Start checks the channel at once, then every poll interval, and also
+// when Deps.ConfigChanges signals a changed operator section or CheckNow
+// is called, until ctx is done; it returns nil then. It begins after the
+// first converge of the bundle in force was attempted.
 // Problems are reported (log, metric, the running release's message) and
 // retried at the next poll; Start never fails because of them.
 func (u *Updater) Start(ctx context.Context) error {
 	if !u.waitStarted(ctx) {
 		return nil
 	}
-	settingsTick := time.NewTicker(time.Second)
-	defer settingsTick.Stop()
-	poll := time.NewTimer(0)
+	var l loop
+	poll := u.deps.Clock.NewTimer(u.checkSection(ctx, &l))
 	defer poll.Stop()
-	lastSum := ""
-	var settings Settings
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-settingsTick.C:
-			section := u.deps.Config.Current().Operator
-			if section.Checksum() == lastSum {
+		case <-u.deps.ConfigChanges:
+			if u.deps.Config.Current().Operator.Checksum() == l.sum {
 				continue
 			}
-		case <-poll.C:
+		case <-poll.C():
 		case <-u.kick:
 		}
-		section := u.deps.Config.Current().Operator
-		lastSum = section.Checksum()
-		if s, err := ParseSettings(section); err == nil {
-			settings = s
-		} else {
-			u.report(ctx, StageCheck, fmt.Errorf("operator section: %w", err))
-		}
-		u.check(ctx, settings)
-		interval := settings.PollInterval
-		if interval <= 0 {
-			interval = u.cfg.PollInterval
-		}
-		poll.Reset(u.nextCheck(interval))
+		poll.Reset(u.checkSection(ctx, &l))
 	}
+}
+
+// loop is what Start remembers between checks: the settings in force and
+// the checksum of the operator section they were read from.
+type loop struct {
+	settings Settings
+	sum      string
+}
+
+// checkSection reads the operator section, keeping the last good settings
+// when it does not parse, checks the channel, and returns the delay before
+// the next check.
+func (u *Updater) checkSection(ctx context.Context, l *loop) time.Duration {
+	section := u.deps.Config.Current().Operator
+	l.sum = section.Checksum()
+	if s, err := ParseSettings(section); err == nil {
+		l.settings = s
+	} else {
+		u.report(ctx, StageCheck, fmt.Errorf("operator section: %w", err))
+	}
+	u.check(ctx, l.settings)
+	interval := l.settings.PollInterval
+	if interval <= 0 {
+		interval = u.cfg.PollInterval
+	}
+	return u.nextCheck(interval)
 }
 
 // nextCheck is the delay before the next check: the poll interval, or
@@ -385,20 +419,21 @@ func (u *Updater) CheckNow() {
 
 // waitStarted waits until the converger has queued the start of the bundle
 // in force (its first converge finished, or its global step failed), so
-// that a swap never races the start.
+// that a swap never races the start. It reports false when ctx is done
+// first.
 func (u *Updater) waitStarted(ctx context.Context) bool {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
+	changes, cancel := u.deps.Convergence.Subscribe()
+	defer cancel()
 	for {
+		if u.deps.Convergence.GlobalStatus().Phase == module.PhaseError {
+			return true
+		}
 		select {
 		case <-ctx.Done():
 			return false
 		case <-u.deps.Convergence.Ready():
 			return true
-		case <-t.C:
-			if u.deps.Convergence.GlobalStatus().Phase == module.PhaseError {
-				return true
-			}
+		case <-changes:
 		}
 	}
 }
@@ -434,7 +469,7 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 		u.report(ctx, StageCheck, err)
 		return
 	}
-	u.deps.Observer.UpdateChecked(u.deps.Now())
+	u.deps.Observer.UpdateChecked(u.deps.Clock.Now())
 	// releases is the one listing of this check: setStatus keeps its
 	// entries current, and a created release is appended.
 	defer func() { u.deps.Observer.PendingReleases(countPending(releases)) }()
@@ -474,7 +509,7 @@ func (u *Updater) check(ctx context.Context, s Settings) {
 		cand = &releases[len(releases)-1]
 	}
 	u.clearReport(ctx)
-	d := decide(s, cur.version(), *cand, u.deps.Now())
+	d := decide(s, cur.version(), *cand, u.deps.Clock.Now())
 	if !d.apply {
 		u.setStatus(ctx, cand, PhasePending, d.reason)
 		return
@@ -588,11 +623,10 @@ func permanent(err error) bool {
 // openSource opens ref with the registry settings (the section's, else the
 // flags') and the --verify-key keys, which only the flags set.
 func (u *Updater) openSource(ctx context.Context, s Settings, ref string) (Source, error) {
-	keys, err := u.cfg.verifyKeys()
-	if err != nil {
-		return nil, err
+	if u.keysErr != nil {
+		return nil, u.keysErr
 	}
-	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure, VerifyKeys: keys}
+	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure, VerifyKeys: u.keys}
 	switch {
 	case s.RegistryCA != "":
 		opts.CAPEM = []byte(s.RegistryCA)

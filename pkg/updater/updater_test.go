@@ -102,6 +102,16 @@ func TestRollsBackWhatDoesNotConverge(t *testing.T) {
 			w.publish("two", "v2.0.0", []string{"stable"})
 			w.u.check(ctx, s)
 			w.publish("three", "v3.0.0", []string{"stable"}, tt.mark)
+			if tt.mark == "SLOW" {
+				// The rollback timeout passes once the watch waits for it.
+				set := w.clock.TimersOf(2 * time.Second)
+				go func() {
+					if !w.awaitTimers(2*time.Second, set+1) {
+						t.Error("the watch set no rollback timeout")
+					}
+					w.clock.Step(2 * time.Second)
+				}()
+			}
 			w.u.check(ctx, s)
 
 			w.wantRunning("two")
@@ -330,8 +340,8 @@ func TestRestore(t *testing.T) {
 			t.Error("the pulled release was not cached")
 		}
 	})
-	if len(w.timer.asked()) != 0 {
-		t.Errorf("restores that worked waited %v", w.timer.asked())
+	if len(w.clock.Afters()) != 0 {
+		t.Errorf("restores that worked waited %v", w.clock.Afters())
 	}
 }
 
@@ -380,17 +390,17 @@ func TestRestoreFailsClosed(t *testing.T) {
 
 	done := w.restoreInBackground(ctx, section)
 	for i := 0; i < 7; i++ {
-		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == i+1 })
+		w.awaitAfters(i + 1)
 		select {
 		case r := <-done:
 			t.Fatalf("Restore returned %q, %v while the release cannot be had", r.name, r.err)
 		default:
 		}
-		w.timer.fire <- time.Time{}
+		w.fireRetry()
 	}
-	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 8 })
+	w.awaitAfters(8)
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute}
-	if diff := cmp.Diff(want, w.timer.asked()); diff != "" {
+	if diff := cmp.Diff(want, w.clock.Afters()); diff != "" {
 		t.Errorf("retry delays (-want +got):\n%s", diff)
 	}
 	if got := w.obs.errors[StageRestore]; got != 8 {
@@ -411,7 +421,7 @@ func TestRestoreFailsClosed(t *testing.T) {
 	if err := os.Rename(w.source+".away", w.source); err != nil {
 		t.Fatal(err)
 	}
-	w.timer.fire <- time.Time{}
+	w.fireRetry()
 	r := <-done
 	if r.err != nil || r.name != "one" {
 		t.Fatalf("Restore = %q, %v; want one once the source is back", r.name, r.err)
@@ -448,13 +458,13 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 	w.releases.setListErr(errors.New("the API server is away"))
 
 	done := w.restoreInBackground(ctx, w.section)
-	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 1 })
+	w.awaitAfters(1)
 	if last, _ := w.restores.get(); last == nil || !strings.Contains(last.Error(), "the API server is away") {
 		t.Errorf("Restoring told %v", last)
 	}
 	w.releases.setListErr(nil)
-	w.timer.fire <- time.Time{}
-	eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 2 })
+	w.fireRetry()
+	w.awaitAfters(2)
 	select {
 	case r := <-done:
 		t.Fatalf("Restore returned %q, %v with the Deployed release not restored", r.name, r.err)
@@ -463,7 +473,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 
 	// An admin who wants the built-in bundle deletes the Deployed release.
 	w.releases.delete(w.releases.byVersion(t, "v1.0.0").Name)
-	w.timer.fire <- time.Time{}
+	w.fireRetry()
 	if r := <-done; r.err != nil || r.name != "built-in" {
 		t.Fatalf("Restore = %q, %v; want built-in without a Deployed release", r.name, r.err)
 	}
@@ -475,7 +485,7 @@ func TestRestoreBuiltinOnlyWithoutADeployedRelease(t *testing.T) {
 		w.releases.setListErr(errors.New("the API server is away"))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := w.restoreInBackground(ctx, w.section)
-		eventually(t, 5*time.Second, func() bool { return len(w.timer.asked()) == 3 })
+		w.awaitAfters(3)
 		cancel()
 		if r := <-done; !errors.Is(r.err, context.Canceled) {
 			t.Errorf("Restore after cancel = %q, %v", r.name, r.err)
@@ -526,9 +536,11 @@ func TestStartFollowsSettings(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	eventually(t, 5*time.Second, func() bool { return w.rt.running() == "one" })
+	w.awaitChecks(1) // the first check is done
+	w.wantRunning("one")
 	w.settings("releaseChannel: ea\nsource: SOURCE\nupdate: {pollInterval: 1h}\n")
-	eventually(t, 5*time.Second, func() bool { return w.rt.running() == "two" })
+	w.awaitChecks(2)
+	w.wantRunning("two")
 }
 
 // An approval followed by CheckNow is applied at once, not at the next
@@ -547,25 +559,31 @@ func TestCheckNowAppliesAnApprovalBeforeThePoll(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	eventually(t, 5*time.Second, func() bool {
-		rs, _ := w.releases.List(ctx)
-		return len(rs) == 1 && strings.Contains(rs[0].Message, "waiting for approval")
-	})
+	w.awaitChecks(1) // the first check is done
+	if msg := w.releases.byVersion(t, "v1.0.0").Message; !strings.Contains(msg, "waiting for approval") {
+		t.Fatalf("message = %q, want it waiting for approval", msg)
+	}
 	w.releases.approve(t, "v1.0.0")
 	w.u.CheckNow()
-	eventually(t, 5*time.Second, func() bool { return w.rt.running() == "one" })
+	w.awaitChecks(2)
+	w.wantRunning("one")
 	w.wantPhases("v1.0.0 Deployed")
 }
 
-func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s", timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
+// awaitChecks waits until Start has done n checks: after each, it sets the
+// poll timer (the tests poll every hour).
+func (w *world) awaitChecks(n int) {
+	w.t.Helper()
+	if !w.awaitTimers(time.Hour, n) {
+		w.t.Fatalf("Start did not check %d times", n)
 	}
+}
+
+// fireRetry lets the Restore retry waiting in the background go: it steps
+// the clock by the last delay asked.
+func (w *world) fireRetry() {
+	asked := w.clock.Afters()
+	w.clock.Step(asked[len(asked)-1])
 }
 
 // flakySource fails its Pulls with err while err is set.
@@ -615,7 +633,7 @@ func TestDownloadErrors(t *testing.T) {
 			flaky := &flakySource{Source: w.src, err: tt.err}
 			w.u = New(Config{CacheDir: w.cacheDir, PollInterval: time.Hour}, Deps{
 				Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
-				Secrets: noSecrets{}, Observer: w.obs, Now: w.clock.Now, After: w.timer.After,
+				Secrets: noSecrets{}, Observer: w.obs, Clock: w.clock,
 				Open: func(string, bundle.Options) (Source, error) { return flaky, nil },
 				Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 			})

@@ -8,9 +8,6 @@ import (
 	"github.com/seedops/addon-operator/pkg/module"
 )
 
-// watchInterval is how often the converge state is looked at after a swap.
-const watchInterval = 250 * time.Millisecond
-
 // ConvergeError says why a release did not converge.
 type ConvergeError struct {
 	// Module is the failing module, "" for the global steps (global hooks,
@@ -41,12 +38,13 @@ func (e *ConvergeError) Error() string {
 // watch follows the converge of a swapped-in bundle: nil once the global
 // steps and every enabled module are Ready; a *ConvergeError when the
 // global steps or a module failed more than retries+1 times, or timeout
-// passed first; ctx.Err() when ctx is done.
+// passed first; ctx.Err() when ctx is done. It looks at the converge state
+// again after each change the converger signals.
 func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration) error {
-	deadline := time.NewTimer(timeout)
+	changes, cancel := u.deps.Convergence.Subscribe()
+	defer cancel()
+	deadline := u.deps.Clock.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(watchInterval)
-	defer tick.Stop()
 	for {
 		g, statuses := u.deps.Convergence.GlobalStatus(), u.deps.Convergence.Statuses()
 		if err := failing(g, statuses, retries); err != nil {
@@ -58,7 +56,7 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-deadline.C:
+		case <-deadline.C():
 			err := &ConvergeError{Timeout: timeout}
 			if g.Phase != module.PhaseReady {
 				err.Message = g.Message
@@ -69,7 +67,7 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 				}
 			}
 			return err
-		case <-tick.C:
+		case <-changes:
 		}
 	}
 }

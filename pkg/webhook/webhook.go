@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 )
@@ -29,8 +30,9 @@ type Deps struct {
 	// Store names the namespace, the ConfigMap and the Secret to validate.
 	Store configstore.Config
 	Log   *slog.Logger
-	// Now is the clock of certificate checks; nil means time.Now.
-	Now func() time.Time
+	// Clock tells the time of certificate checks and runs the timer between
+	// them; nil means clock.RealClock.
+	Clock clock.WithTicker
 }
 
 // Webhook serves the admission webhook and keeps its certificate and
@@ -41,6 +43,7 @@ type Webhook struct {
 	certs   *certs
 	handler *handler
 	target  target
+	clock   clock.WithTicker
 	log     *slog.Logger
 }
 
@@ -54,9 +57,9 @@ func New(cfg Config, deps Deps) (*Webhook, error) {
 	if err := cfg.check(ns); err != nil {
 		return nil, err
 	}
-	now := deps.Now
-	if now == nil {
-		now = time.Now
+	clk := deps.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	cm := deps.Store.ConfigMap
 	if cm == "" {
@@ -68,10 +71,11 @@ func New(cfg Config, deps Deps) (*Webhook, error) {
 		client: deps.Client,
 		certs: &certs{
 			client: deps.Client, namespace: ns, secret: cfg.TLSSecret, hosts: cfg.hosts(ns),
-			validity: cfg.CertValidity, rotateBefore: cfg.RotateBefore, now: now, log: deps.Log,
+			validity: cfg.CertValidity, rotateBefore: cfg.RotateBefore, now: clk.Now, log: deps.Log,
 		},
 		handler: &handler{client: deps.Client, namespace: ns, configMap: cm, secret: secret, schemas: deps.Schemas, log: deps.Log},
 		target:  target{name: cfg.Configuration, namespace: ns, objects: []string{cm, secret}, url: cfg.URL, service: cfg.Service},
+		clock:   clk,
 		log:     deps.Log,
 	}, nil
 }
@@ -129,32 +133,40 @@ func (w *Webhook) Start(ctx context.Context) error {
 	return nil
 }
 
+// checkLoop checks at once, then after each delay, until ctx is done.
 func (w *Webhook) checkLoop(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	failing := false
+	timer := w.clock.NewTimer(w.checkOnce(ctx, &failing))
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
 		}
-		next := w.cfg.CheckInterval
-		if err := w.check(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if !failing {
-				w.log.Warn("webhook check failed, retrying", "error", err)
-			}
-			failing = true
-			next = min(next, retryAfterFailure)
-		} else if failing {
-			failing = false
-			w.log.Info("webhook check ok again")
-		}
-		timer.Reset(next)
+		timer.Reset(w.checkOnce(ctx, &failing))
 	}
+}
+
+// checkOnce checks, logs a failure when *failing was not set yet and the
+// recovery when it was, and returns the delay before the next check:
+// CheckInterval, at most retryAfterFailure after a failure.
+func (w *Webhook) checkOnce(ctx context.Context, failing *bool) time.Duration {
+	next := w.cfg.CheckInterval
+	err := w.check(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+	case err != nil:
+		if !*failing {
+			w.log.Warn("webhook check failed, retrying", "error", err)
+		}
+		*failing = true
+		next = min(next, retryAfterFailure)
+	case *failing:
+		*failing = false
+		w.log.Info("webhook check ok again")
+	}
+	return next
 }
 
 // check brings the certificate and the configuration in line once. A new

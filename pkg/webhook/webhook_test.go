@@ -15,9 +15,9 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/test/stepclock"
 )
 
 func freePort(t *testing.T) int {
@@ -30,30 +30,15 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func eventually(t *testing.T, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The webhook registers itself with the CA it serves, answers over TLS, and
 // serves a renewed certificate on new connections without a restart.
 func TestWebhookServesAndRotates(t *testing.T) {
 	client := fake.NewClientset()
-	clk := clocktesting.NewFakeClock(time.Now())
+	clk := stepclock.New(time.Now())
 	port := freePort(t)
 	url := "https://127.0.0.1:" + strconv.Itoa(port) + Path
 	cfg := Config{Enabled: true, Address: "127.0.0.1", Port: port, URL: url, CertValidity: DefaultCertValidity, RotateBefore: DefaultRotateBefore, CheckInterval: 20 * time.Millisecond}
-	w, err := New(cfg, Deps{Client: client, Schemas: fakeSchemas{}, Store: configstore.Config{Namespace: testNS}, Log: discardLog(), Now: clk.Now})
+	w, err := New(cfg, Deps{Client: client, Schemas: fakeSchemas{}, Store: configstore.Config{Namespace: testNS}, Log: discardLog(), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,18 +52,23 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		}
 	}()
 
+	// checked waits until n checks are done: after each, the loop sets its
+	// timer.
+	checked := func(n int) {
+		t.Helper()
+		if !clk.Await(func() bool { return len(clk.Timers()) >= n }) {
+			t.Fatalf("%d checks not done", n)
+		}
+	}
+	checked(1)
 	vwcs := client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-	var vwc *admissionregistrationv1.ValidatingWebhookConfiguration
-	eventually(t, 5*time.Second, func() string {
-		vwc, err = vwcs.Get(context.Background(), "addon-operator-"+testNS, metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		if len(vwc.Webhooks) != 1 || len(vwc.Webhooks[0].ClientConfig.CABundle) == 0 {
-			return "no caBundle"
-		}
-		return ""
-	})
+	vwc, err := vwcs.Get(context.Background(), "addon-operator-"+testNS, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vwc.Webhooks) != 1 || len(vwc.Webhooks[0].ClientConfig.CABundle) == 0 {
+		t.Fatalf("webhooks %+v, want one with a caBundle", vwc.Webhooks)
+	}
 	hook := vwc.Webhooks[0]
 	if diff := cmp.Diff(url, *hook.ClientConfig.URL); diff != "" {
 		t.Errorf("clientConfig.url (-want +got):\n%s", diff)
@@ -92,8 +82,7 @@ func TestWebhookServesAndRotates(t *testing.T) {
 
 	// connect dials new connections trusting the registered caBundle (at the
 	// test's clock) and returns the served certificate's serial and the
-	// review's answer. While a rotation is under way the bundle it read may
-	// predate the certificate it is served: an error then.
+	// review's answer.
 	connect := func() (string, bool, error) {
 		t.Helper()
 		cur, err := vwcs.Get(context.Background(), "addon-operator-"+testNS, metav1.GetOptions{})
@@ -116,12 +105,9 @@ func TestWebhookServesAndRotates(t *testing.T) {
 		}
 		return serial, resp.Allowed, nil
 	}
-	eventually(t, 5*time.Second, func() string {
-		if _, err := w.certs.getCertificate(nil); err != nil {
-			return err.Error()
-		}
-		return ""
-	})
+	if _, err := w.certs.getCertificate(nil); err != nil {
+		t.Fatal(err)
+	}
 	first, ok, err := connect()
 	if err != nil {
 		t.Fatal(err)
@@ -131,16 +117,14 @@ func TestWebhookServesAndRotates(t *testing.T) {
 	}
 
 	clk.SetTime(clk.Now().Add(DefaultCertValidity - DefaultRotateBefore + time.Hour))
-	eventually(t, 5*time.Second, func() string {
-		serial, _, err := connect()
-		if err != nil {
-			return err.Error()
-		}
-		if serial == first {
-			return "still serving the certificate that expires within --webhook-cert-rotate-before"
-		}
-		return ""
-	})
+	checked(2)
+	serial, _, err := connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serial == first {
+		t.Error("still serving the certificate that expires within --webhook-cert-rotate-before")
+	}
 }
 
 func TestNewChecksConfig(t *testing.T) {
