@@ -34,17 +34,13 @@ func (f listFlag) Set(v string) error {
 	return nil
 }
 
-// CheckTrust checks the trust flags and reads the --verify-key files: each
-// must hold usable public keys, and no --allowed-sources prefix may be
-// empty. The operator calls it at start so that a typo fails loudly rather
-// than at the first update; the keys read are kept in c and are the ones
-// an Updater built from c verifies with (a changed file needs a restart).
-func (c *Config) CheckTrust() error {
-	keys, err := c.verifyKeys()
-	if err != nil {
+// CheckTrust checks the trust flags: every --verify-key file holds usable
+// public keys and no --allowed-sources prefix is empty. The operator calls
+// it at start so that a typo fails loudly rather than at the first update.
+func (c Config) CheckTrust() error {
+	if _, err := c.verifyKeys(); err != nil {
 		return err
 	}
-	c.keys, c.keysRead = keys, true
 	for _, p := range c.AllowedSources {
 		host := strings.TrimPrefix(p, bundle.OCIScheme)
 		if bundle.IsRemote(p) && (host == "" || strings.HasPrefix(host, "/")) || !bundle.IsRemote(p) && !filepath.IsAbs(p) {
@@ -54,7 +50,8 @@ func (c *Config) CheckTrust() error {
 	return nil
 }
 
-// verifyKeys reads the --verify-key files. None configured: nil.
+// verifyKeys reads the --verify-key files anew, so a rotated file (a
+// mounted Secret) is used without a restart. None configured: nil.
 func (c Config) verifyKeys() ([]bundle.PublicKey, error) {
 	var keys []bundle.PublicKey
 	for _, f := range c.VerifyKeys {

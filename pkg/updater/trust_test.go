@@ -204,23 +204,28 @@ func (w *world) restoreAttempt(u *Updater, section values.Values) (string, error
 	}
 }
 
-// The --verify-key files are read once, by CheckTrust at start: a file
-// gone afterwards changes nothing.
-func TestVerifyKeysReadOnce(t *testing.T) {
+// The --verify-key files are read for every download: a key rotated in
+// the file (a mounted Secret updated) is used without a restart.
+func TestVerifyKeysRotateWithoutRestart(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	signer, keyFile := writeKeyPair(t)
+	_, keyFile := writeKeyPair(t)
+	rotated, rotatedFile := writeKeyPair(t)
 	w.u = w.newUpdaterWith(func(c *Config) {
 		c.VerifyKeys = []string{keyFile}
 		if err := c.CheckTrust(); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if err := os.Remove(keyFile); err != nil {
+	w.start()
+	pem, err := os.ReadFile(rotatedFile)
+	if err != nil {
 		t.Fatal(err)
 	}
-	w.start()
-	if _, err := w.src.Push(ctx, w.bundleDir("one"), bundle.PushOptions{Version: "v1.0.0", Channels: []string{"stable"}, Signer: &signer}); err != nil {
+	if err := os.WriteFile(keyFile, pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.src.Push(ctx, w.bundleDir("one"), bundle.PushOptions{Version: "v1.0.0", Channels: []string{"stable"}, Signer: &rotated}); err != nil {
 		t.Fatal(err)
 	}
 	w.u.check(ctx, w.settings(stable))

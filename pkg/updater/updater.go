@@ -44,10 +44,6 @@ type Config struct {
 	// AllowedSources, when set, are the source prefixes the operator
 	// section and a restored Release may name (see allowSource).
 	AllowedSources []string
-
-	// keys are the VerifyKeys read by CheckTrust, keysRead whether it ran.
-	keys     []bundle.PublicKey
-	keysRead bool
 }
 
 // BindFlags registers the updater's flags.
@@ -174,11 +170,6 @@ type Updater struct {
 	deps  Deps
 	log   *slog.Logger
 	cache *Cache
-	// keys are the --verify-key keys, read once; keysErr why they could
-	// not be, which fails every download.
-	keys    []bundle.PublicKey
-	keysErr error
-
 	// kick asks Start for a check now (CheckNow); one pending request is
 	// enough.
 	kick chan struct{}
@@ -217,9 +208,9 @@ func (r running) version() string {
 	return r.release.Version
 }
 
-// New returns an Updater. It reads the --verify-key files unless
-// Config.CheckTrust did already; a file that does not read fails every
-// download (CheckTrust reports it at start).
+// New returns an Updater. The --verify-key files are read for every
+// download; one that does not read fails the download (CheckTrust reports
+// it at start).
 func New(cfg Config, deps Deps) *Updater {
 	if deps.Open == nil {
 		deps.Open = func(ref string, opts bundle.Options) (Source, error) { return bundle.Open(ref, opts) }
@@ -236,11 +227,6 @@ func New(cfg Config, deps Deps) *Updater {
 	u := &Updater{
 		cfg: cfg, deps: deps, log: deps.Log, cache: NewCache(cfg.CacheDir), kick: make(chan struct{}, 1),
 		downloadRetry: backoff{min: retryMinBackoff, max: retryMaxBackoff},
-	}
-	if cfg.keysRead {
-		u.keys = cfg.keys
-	} else {
-		u.keys, u.keysErr = cfg.verifyKeys()
 	}
 	return u
 }
@@ -623,10 +609,11 @@ func permanent(err error) bool {
 // openSource opens ref with the registry settings (the section's, else the
 // flags') and the --verify-key keys, which only the flags set.
 func (u *Updater) openSource(ctx context.Context, s Settings, ref string) (Source, error) {
-	if u.keysErr != nil {
-		return nil, u.keysErr
+	keys, err := u.cfg.verifyKeys()
+	if err != nil {
+		return nil, err
 	}
-	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure, VerifyKeys: u.keys}
+	opts := bundle.Options{Insecure: s.RegistryInsecure || u.cfg.RegistryInsecure, VerifyKeys: keys}
 	switch {
 	case s.RegistryCA != "":
 		opts.CAPEM = []byte(s.RegistryCA)
