@@ -54,6 +54,8 @@ type Monitor struct {
 	// Set by WatchPending before Start.
 	pendingNamespace string
 	pendingGrace     time.Duration
+	// Set by WatchDrift before Start; nil without drift detection.
+	detector *driftWatch
 }
 
 // WatchPending makes the Monitor also report a tracked release whose
@@ -144,6 +146,7 @@ func (m *Monitor) Untrack(release string) {
 	m.mu.Lock()
 	delete(m.releases, release)
 	delete(m.keys, release)
+	m.forgetRelease(release)
 	if m.queued[release] {
 		delete(m.queued, release)
 		for i, r := range m.queue {
@@ -168,6 +171,13 @@ func (m *Monitor) Start(ctx context.Context) error {
 	m.running = true
 	m.mu.Unlock()
 	defer m.stopAll()
+	if m.detector != nil {
+		var checks sync.WaitGroup
+		dctx, stop := context.WithCancel(ctx)
+		checks.Go(func() { m.runDrift(dctx) })
+		defer checks.Wait()
+		defer stop()
+	}
 	if m.pendingNamespace != "" {
 		stop := m.watchPending()
 		defer stop()
@@ -349,7 +359,9 @@ func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, k.gvr, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    func(obj any, initial bool) { m.observed(k, gk, obj, initial) },
+		UpdateFunc: func(_, obj any) { m.observed(k, gk, obj, false) },
 		DeleteFunc: func(obj any) { m.deleted(gk, obj) },
 	})
 	var running sync.WaitGroup
@@ -378,6 +390,7 @@ func (m *Monitor) deleted(gk schema.GroupKind, obj any) {
 	m.mu.Lock()
 	tracked := m.keys[release][key]
 	m.mu.Unlock()
+	m.forgetObject(release, key)
 	if tracked {
 		m.log.Info("object of a release deleted", "release", release, "kind", gk.Kind, "namespace", key.Namespace, "name", key.Name)
 		m.report(release)
