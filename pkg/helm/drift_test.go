@@ -319,7 +319,6 @@ func TestDriftBacksOffFromAFight(t *testing.T) {
 	}
 }
 
-
 // A Helm upgrade changes the objects too: it is not drift, whether the
 // checks its writes cause run before or after the new revision is
 // deployed.
