@@ -83,6 +83,10 @@ type driftWatch struct {
 	obs     DriftObserver
 	changes chan struct{}
 	wake    chan struct{}
+	// policied is closed by the first SetDriftPolicy; no check is made
+	// before it.
+	policied  chan struct{}
+	setPolicy sync.Once
 
 	mu      sync.Mutex
 	policy  DriftPolicy
@@ -95,8 +99,9 @@ type driftWatch struct {
 
 // WatchDrift makes the Monitor check the tracked objects for drift (see
 // Drift) and correct them through c, whose per-release lock they share
-// with Deploy and Uninstall. obs may be nil. The policy is DriftCorrect for
-// every release until SetDriftPolicy. Call it before Start.
+// with Deploy and Uninstall. obs may be nil. Checks begin with the first
+// SetDriftPolicy (changes seen before are checked then). Call it before
+// Start.
 //
 // A check is made when an object's metadata shows a write other than to
 // its status (a new generation, labels, annotations or field managers), and
@@ -108,14 +113,15 @@ type driftWatch struct {
 // revision is not deployed is not checked; Deploy settles it.
 func (m *Monitor) WatchDrift(c *Client, obs DriftObserver) {
 	m.detector = &driftWatch{
-		client:  c,
-		obs:     obs,
-		changes: make(chan struct{}, 1),
-		wake:    make(chan struct{}, 1),
-		seen:    map[objectKey]uint64{},
-		queued:  map[objectKey]bool{},
-		reports: map[string]map[objectKey]DriftObject{},
-		fights:  map[objectKey]*fight{},
+		client:   c,
+		obs:      obs,
+		changes:  make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
+		policied: make(chan struct{}),
+		seen:     map[objectKey]uint64{},
+		queued:   map[objectKey]bool{},
+		reports:  map[string]map[objectKey]DriftObject{},
+		fights:   map[objectKey]*fight{},
 	}
 }
 
@@ -136,6 +142,7 @@ func (m *Monitor) SetDriftPolicy(p DriftPolicy) {
 		recheck = append(recheck, release)
 	}
 	d.mu.Unlock()
+	d.setPolicy.Do(func() { close(d.policied) })
 	m.mu.Lock()
 	for release := range m.releases {
 		if old.For(release).Mode == DriftIgnore && p.For(release).Mode != DriftIgnore {
@@ -331,9 +338,14 @@ func (d *driftWatch) changed() {
 	}
 }
 
-// run checks queued objects, one at a time, until ctx is done.
+// runDrift checks queued objects, one at a time, until ctx is done.
 func (m *Monitor) runDrift(ctx context.Context) {
 	d := m.detector
+	select {
+	case <-ctx.Done():
+		return
+	case <-d.policied:
+	}
 	for {
 		select {
 		case <-ctx.Done():

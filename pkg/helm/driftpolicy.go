@@ -74,16 +74,6 @@ func (mp ModuleDriftPolicy) ignoredPaths(o ObjectRef) [][]string {
 	return out
 }
 
-// CheckDriftMode reports an error naming the valid modes for anything else
-// than Correct, Warn, Ignore or "".
-func CheckDriftMode(m DriftMode) error {
-	switch m {
-	case "", DriftCorrect, DriftWarn, DriftIgnore:
-		return nil
-	}
-	return fmt.Errorf("drift mode %q: want Correct, Warn or Ignore", string(m))
-}
-
 // ParsePointer splits a JSON pointer ("/spec/template/spec/containers/0/image")
 // into its unescaped reference tokens. The empty pointer (the whole object)
 // is refused: ignoring a whole object is the Ignore mode's job.

@@ -36,6 +36,9 @@ const monitorRetry = 30 * time.Second
 // reports tracked objects it does not find. Deletions made by Helm itself
 // (an upgrade dropping an object) may be reported too; Deploy then finds
 // nothing missing and applies nothing.
+//
+// With WatchDrift it also finds and corrects changes to the tracked
+// objects (see WatchDrift), from the same watches.
 type Monitor struct {
 	log    *slog.Logger
 	meta   metadata.Interface
