@@ -278,6 +278,8 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 	m.ReleaseInfo("v1", "stable")
 	m.UpdateError("check")
 	m.ModulePhases(map[string]string{"m": "Ready"})
+	m.DriftChecked("m")
+	m.DriftCorrected("m", "Deployment")
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -292,6 +294,8 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 		"addon_operator_config_values_errors_total",
 		"addon_operator_convergence_seconds",
 		"addon_operator_convergence_total",
+		"addon_operator_drift_checks_total",
+		"addon_operator_drift_corrections_total",
 		"addon_operator_global_hook_run_allowed_errors_total",
 		"addon_operator_global_hook_run_errors_total",
 		"addon_operator_global_hook_run_seconds",
