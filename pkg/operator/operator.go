@@ -215,7 +215,7 @@ func runLeader(ctx context.Context, p process) error {
 	if err != nil {
 		return err
 	}
-	driftEvents := status.NewDriftEvents(client, dyn, p.cfg.Store.Namespace, p.log)
+	driftEvents := status.NewDriftEvents(client, dyn, p.log)
 	monitor.WatchDrift(releases, driftObserver{metrics: p.metrics, events: driftEvents})
 	// A revision pending for longer than any operation of ours may take was
 	// left so by someone else: recover it without waiting for a change.

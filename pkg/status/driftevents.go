@@ -1,6 +1,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -46,24 +47,23 @@ type DriftCorrection struct {
 // fields. Corrected never blocks; Start writes the Events, each tried a few
 // times, then dropped and logged.
 type DriftEvents struct {
-	client    kubernetes.Interface
-	modules   dynamic.ResourceInterface
-	namespace string
-	instance  string
-	log       *slog.Logger
-	pending   chan DriftCorrection
+	client   kubernetes.Interface
+	modules  dynamic.ResourceInterface
+	instance string
+	log      *slog.Logger
+	pending  chan DriftCorrection
 }
 
-// NewDriftEvents returns a recorder; Events on cluster-scoped objects and
-// on Module objects go to namespace (the operator's). It does not contact
-// the API server. log may be nil.
-func NewDriftEvents(client kubernetes.Interface, dyn dynamic.Interface, namespace string, log *slog.Logger) *DriftEvents {
+// NewDriftEvents returns a recorder. Events on cluster-scoped objects, Module
+// objects included, go to the namespace "default", as the API server
+// requires. It does not contact the API server. log may be nil.
+func NewDriftEvents(client kubernetes.Interface, dyn dynamic.Interface, log *slog.Logger) *DriftEvents {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	host, _ := os.Hostname()
 	return &DriftEvents{
-		client: client, modules: dyn.Resource(ModuleResource), namespace: namespace,
+		client: client, modules: dyn.Resource(ModuleResource),
 		instance: truncate(fmt.Sprintf("%s-%d", host, os.Getpid()), 128),
 		log:      log, pending: make(chan DriftCorrection, maxPendingDrift),
 	}
@@ -94,10 +94,9 @@ func (r *DriftEvents) record(ctx context.Context, c DriftCorrection) {
 	note := truncate(fmt.Sprintf("%s %s corrected to revision %d of release %s: %s",
 		c.Kind, qualified(c.Namespace, c.Name), c.Revision, c.Module, strings.Join(c.Paths, ", ")), maxEventNote)
 	obj := corev1.ObjectReference{APIVersion: c.APIVersion, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name, UID: types.UID(c.UID)}
-	ns := c.Namespace
-	if ns == "" {
-		ns = r.namespace
-	}
+	// The API server keeps the Events of cluster-scoped objects in
+	// "default" (or no namespace).
+	ns := cmp.Or(c.Namespace, metav1.NamespaceDefault)
 	mod := corev1.ObjectReference{APIVersion: ModuleKind.GroupVersion().String(), Kind: ModuleKind.Kind, Name: c.Module}
 	// The UID lets `kubectl describe module` find the Event.
 	if m, err := r.modules.Get(ctx, c.Module, metav1.GetOptions{}); err == nil {
@@ -106,7 +105,7 @@ func (r *DriftEvents) record(ctx context.Context, c DriftCorrection) {
 	for i, ev := range []struct {
 		ns  string
 		ref corev1.ObjectReference
-	}{{ns, obj}, {r.namespace, mod}} {
+	}{{ns, obj}, {metav1.NamespaceDefault, mod}} {
 		if err := r.create(ctx, ev.ns, ev.ref, fmt.Sprintf("%s.%x%d", ev.ref.Name, c.At.UnixNano(), i), c.At, note); err != nil && ctx.Err() == nil {
 			r.log.Error("record drift corrected event failed", "module", c.Module, "kind", ev.ref.Kind, "name", ev.ref.Name, "error", err)
 		}
