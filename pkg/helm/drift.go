@@ -87,6 +87,8 @@ type driftWatch struct {
 	// before it.
 	policied  chan struct{}
 	setPolicy sync.Once
+	// fightLimit is fightLimit but in benchmarks.
+	fightLimit int
 
 	mu      sync.Mutex
 	policy  DriftPolicy
@@ -113,15 +115,16 @@ type driftWatch struct {
 // revision is not deployed is not checked; Deploy settles it.
 func (m *Monitor) WatchDrift(c *Client, obs DriftObserver) {
 	m.detector = &driftWatch{
-		client:   c,
-		obs:      obs,
-		changes:  make(chan struct{}, 1),
-		wake:     make(chan struct{}, 1),
-		policied: make(chan struct{}),
-		seen:     map[objectKey]uint64{},
-		queued:   map[objectKey]bool{},
-		reports:  map[string]map[objectKey]DriftObject{},
-		fights:   map[objectKey]*fight{},
+		client:     c,
+		obs:        obs,
+		changes:    make(chan struct{}, 1),
+		wake:       make(chan struct{}, 1),
+		policied:   make(chan struct{}),
+		fightLimit: fightLimit,
+		seen:       map[objectKey]uint64{},
+		queued:     map[objectKey]bool{},
+		reports:    map[string]map[objectKey]DriftObject{},
+		fights:     map[objectKey]*fight{},
 	}
 }
 
@@ -431,7 +434,7 @@ func (d *driftWatch) countCorrection(key objectKey, now time.Time) bool {
 		d.fights[key] = f
 	}
 	f.at = append(slices.DeleteFunc(f.at, func(t time.Time) bool { return now.Sub(t) > fightWindow }), now)
-	if len(f.at) > fightLimit {
+	if len(f.at) > d.fightLimit {
 		f.at, f.pausedUntil = nil, now.Add(fightPause)
 		return true
 	}
