@@ -420,6 +420,13 @@ func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
 	}
 	if d.countCorrection(it.key, time.Now()) {
 		m.log.Warn("object of a release keeps changing after corrections: someone else writes it; reporting instead of correcting for a while", "release", it.release, "kind", it.key.Kind, "namespace", it.key.Namespace, "name", it.key.Name, "pause", fightPause.String())
+		// Drift reported during the pause is corrected when it ends, also
+		// if nobody writes the object again.
+		time.AfterFunc(fightPause, func() {
+			if ctx.Err() == nil {
+				d.enqueue(it)
+			}
+		})
 	}
 }
 
