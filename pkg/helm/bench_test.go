@@ -3,6 +3,7 @@ package helm_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,6 +70,7 @@ func BenchmarkDriftCorrection(b *testing.B) {
 	}()
 	m.Track("echo-server", res.Objects)
 	deployments := kube().AppsV1().Deployments(ns)
+	var took []time.Duration
 	i := 0
 	for b.Loop() {
 		i++
@@ -77,13 +79,18 @@ func BenchmarkDriftCorrection(b *testing.B) {
 			b.Fatal(err)
 		}
 		d.Spec.Template.Spec.Containers[0].Image = fmt.Sprintf("evil:%d", i)
+		edited := time.Now()
 		if _, err := deployments.Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-set"}); err != nil {
 			b.Fatal(err)
 		}
 		select {
 		case <-corrected:
+			took = append(took, time.Since(edited))
 		case <-time.After(10 * time.Second):
 			b.Fatal("no correction within 10s")
 		}
 	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[(len(took)*99)/100].Microseconds())/1000, "p99-ms")
 }

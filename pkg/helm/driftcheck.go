@@ -120,27 +120,19 @@ func (c *Client) driftCheck(ctx context.Context, it driftItem, mp ModuleDriftPol
 
 // deployedManifest returns the objects of the release's latest revision
 // when it is deployed; nil otherwise (no release, an operation under way
-// or failed). It reads the revisions' labels, and the manifest only of a
-// revision it has not parsed before.
+// or failed). It reads the manifest only of a revision it has not parsed
+// before.
 func (c *Client) deployedManifest(ctx context.Context, name string) (*deployedManifest, error) {
-	list, err := c.meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(c.cfg.Namespace).
-		List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + name})
+	c.driftMu.Lock()
+	cached := c.driftDocs[name]
+	c.driftMu.Unlock()
+	latest, status, uid, err := c.latestRevision(ctx, name, cached)
 	if err != nil {
-		return nil, fmt.Errorf("list revisions of release %q: %w", name, err)
-	}
-	latest, status, uid := 0, "", ""
-	for _, s := range list.Items {
-		v, err := strconv.Atoi(s.Labels["version"])
-		if err == nil && v > latest {
-			latest, status, uid = v, s.Labels["status"], string(s.UID)
-		}
+		return nil, err
 	}
 	if latest == 0 || status != release.StatusDeployed.String() {
 		return nil, nil
 	}
-	c.driftMu.Lock()
-	cached := c.driftDocs[name]
-	c.driftMu.Unlock()
 	if cached != nil && cached.uid == uid {
 		return cached, nil
 	}
@@ -163,6 +155,49 @@ func (c *Client) deployedManifest(ctx context.Context, name string) (*deployedMa
 	c.driftDocs[name] = m
 	c.driftMu.Unlock()
 	return m, nil
+}
+
+// revisionRecords are Helm's release records (Secrets, "secret" driver).
+var revisionRecords = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// recordName is the name of a revision's record in Helm's secret driver.
+func recordName(release string, revision int) string {
+	return "sh.helm.release.v1." + release + ".v" + strconv.Itoa(revision)
+}
+
+// latestRevision gives the number, status and record UID of the release's
+// latest revision (0 without one), from consistent reads. With a parsed
+// revision at hand, reading its record and finding no next one is enough;
+// otherwise it lists the release's records, which costs the API server a
+// wait for its watch cache to be fresh (about 100 ms).
+func (c *Client) latestRevision(ctx context.Context, name string, known *deployedManifest) (revision int, status, uid string, err error) {
+	records := c.meta.Resource(revisionRecords).Namespace(c.cfg.Namespace)
+	if known != nil {
+		_, err := records.Get(ctx, recordName(name, known.revision+1), metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return 0, "", "", fmt.Errorf("read revision %d of release %q: %w", known.revision+1, name, err)
+		}
+		if err != nil {
+			cur, err := records.Get(ctx, recordName(name, known.revision), metav1.GetOptions{})
+			if err == nil {
+				return known.revision, cur.Labels["status"], string(cur.UID), nil
+			}
+			if !apierrors.IsNotFound(err) {
+				return 0, "", "", fmt.Errorf("read revision %d of release %q: %w", known.revision, name, err)
+			}
+		}
+	}
+	list, err := records.List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + name})
+	if err != nil {
+		return 0, "", "", fmt.Errorf("list revisions of release %q: %w", name, err)
+	}
+	for _, s := range list.Items {
+		v, err := strconv.Atoi(s.Labels["version"])
+		if err == nil && v > revision {
+			revision, status, uid = v, s.Labels["status"], string(s.UID)
+		}
+	}
+	return revision, status, uid, nil
 }
 
 // addManifestObject adds an object (the items of a list kind) of a
