@@ -46,7 +46,8 @@ type DriftedObject struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// moduleDrift answers with the drift of a module's release.
+// moduleDrift answers with the drift of a module's release, known secret
+// values masked.
 func moduleDrift(r *http.Request, src *Sources) (any, error) {
 	name := r.PathValue("name")
 	if _, err := findModule(src.Modules.Bundle(), name); err != nil {
@@ -58,10 +59,12 @@ func moduleDrift(r *http.Request, src *Sources) (any, error) {
 		}}
 	}
 	out := ModuleDrift{Module: name, Objects: []DriftedObject{}}
+	// Values of a chart-set field may be config values marked x-secret.
+	mk := knownSecrets(src)
 	for _, d := range src.Drift.Drift(name) {
 		out.Objects = append(out.Objects, DriftedObject{
 			APIVersion: d.Object.APIVersion, Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name,
-			Revision: d.Revision, Paths: d.Paths, Diff: d.Diff, Paused: d.Paused,
+			Revision: d.Revision, Paths: d.Paths, Diff: mk.mask(d.Diff), Paused: d.Paused,
 		})
 	}
 	return out, nil

@@ -22,6 +22,11 @@ func TestModuleDrift(t *testing.T) {
 		Revision: 3,
 		Paths:    []string{"/spec/replicas"},
 		Diff:     "- /spec/replicas: 5\n+ /spec/replicas: 1\n",
+	}, {
+		Object:   helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "addons", Name: "echo-config"},
+		Revision: 3,
+		Paths:    []string{"/data/token"},
+		Diff:     "- /data/token: \"changed\"\n+ /data/token: \"" + moduleToken + "\"\n",
 	}}}
 	_, socket := startServer(t, &src)
 	tests := []struct {
@@ -34,7 +39,8 @@ func TestModuleDrift(t *testing.T) {
 		{
 			name:    "diff",
 			args:    []string{"module", "drift", "echo-server"},
-			wantOut: "--- Deployment addons/echo (live)\n+++ Deployment addons/echo (revision 3)\n- /spec/replicas: 5\n+ /spec/replicas: 1\n",
+			wantOut: "--- Deployment addons/echo (live)\n+++ Deployment addons/echo (revision 3)\n- /spec/replicas: 5\n+ /spec/replicas: 1\n" +
+				"--- ConfigMap addons/echo-config (live)\n+++ ConfigMap addons/echo-config (revision 3)\n- /data/token: \"changed\"\n+ /data/token: \"***\"\n",
 		},
 		{
 			name:       "in sync",
@@ -72,7 +78,7 @@ func TestModuleDrift(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatal(err)
 		}
-		if len(got.Objects) != 1 || got.Objects[0].Kind != "Deployment" || got.Objects[0].Paths[0] != "/spec/replicas" {
+		if len(got.Objects) != 2 || got.Objects[0].Kind != "Deployment" || got.Objects[0].Paths[0] != "/spec/replicas" {
 			t.Errorf("answer %+v", got)
 		}
 	})
