@@ -37,8 +37,8 @@ func TestModuleDrift(t *testing.T) {
 		wantStderr string
 	}{
 		{
-			name:    "diff",
-			args:    []string{"module", "drift", "echo-server"},
+			name: "diff",
+			args: []string{"module", "drift", "echo-server"},
 			wantOut: "--- Deployment addons/echo (live)\n+++ Deployment addons/echo (revision 3)\n- /spec/replicas: 5\n+ /spec/replicas: 1\n" +
 				"--- ConfigMap addons/echo-config (live)\n+++ ConfigMap addons/echo-config (revision 3)\n- /data/token: \"changed\"\n+ /data/token: \"***\"\n",
 		},
