@@ -369,9 +369,7 @@ func (m *Monitor) runDrift(ctx context.Context) {
 // as the policy says.
 func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
 	d := m.detector
-	m.mu.Lock()
-	tracked := m.keys[it.release][it.key]
-	m.mu.Unlock()
+	tracked := m.tracks(it)
 	d.mu.Lock()
 	mp := d.policy.For(it.release)
 	paused := false
@@ -409,8 +407,10 @@ func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
 		return
 	}
 	if !res.corrected {
-		res.drift.Paused = paused
-		d.report(it.release, it.key, &res.drift)
+		if m.tracks(it) { // not untracked meanwhile
+			res.drift.Paused = paused
+			d.report(it.release, it.key, &res.drift)
+		}
 		return
 	}
 	m.log.Info("object of a release drifted, corrected", "release", it.release, "kind", it.key.Kind, "namespace", it.key.Namespace, "name", it.key.Name, "revision", res.drift.Revision, "paths", res.drift.Paths)
@@ -428,6 +428,13 @@ func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
 			}
 		})
 	}
+}
+
+// tracks reports whether the object of it is tracked for its release.
+func (m *Monitor) tracks(it driftItem) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keys[it.release][it.key]
 }
 
 // countCorrection records a correction and reports whether it starts a

@@ -149,7 +149,6 @@ func (m *Monitor) Untrack(release string) {
 	m.mu.Lock()
 	delete(m.releases, release)
 	delete(m.keys, release)
-	m.forgetRelease(release)
 	if m.queued[release] {
 		delete(m.queued, release)
 		for i, r := range m.queue {
@@ -160,6 +159,7 @@ func (m *Monitor) Untrack(release string) {
 		}
 	}
 	m.mu.Unlock()
+	m.forgetRelease(release)
 	m.signal()
 }
 
