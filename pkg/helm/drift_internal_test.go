@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -169,5 +170,24 @@ func TestDriftPolicyFor(t *testing.T) {
 	}
 	if ign := p.For("b").ignoredPaths(ObjectRef{Kind: "Deployment", Namespace: "ns", Name: "y"}); ign != nil {
 		t.Errorf("another object: ignored %v", ign)
+	}
+}
+
+// Manifest numbers are applied exactly as written, also beyond float64's
+// precision.
+func TestDecodeDocumentKeepsNumbers(t *testing.T) {
+	obj, err := decodeDocument("kind: X\nspec:\n  big: 9007199254740993\n  small: 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"kind":"X","spec":{"big":9007199254740993,"small":1}}`; string(data) != want {
+		t.Errorf("got %s, want %s", data, want)
+	}
+	if deepCopyMap(obj)["spec"].(map[string]any)["big"] != json.Number("9007199254740993") {
+		t.Errorf("deep copy lost the number")
 	}
 }

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -142,8 +143,8 @@ func (c *Client) deployedManifest(ctx context.Context, name string) (*deployedMa
 	}
 	m := &deployedManifest{revision: latest, uid: uid, objects: map[objectKey]map[string]any{}}
 	for _, doc := range releaseutil.SplitManifests(rel.Manifest) {
-		var obj map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+		obj, err := decodeDocument(doc)
+		if err != nil {
 			return nil, fmt.Errorf("release %q revision %d: parse manifest: %w", name, latest, err)
 		}
 		c.addManifestObject(m, obj)
@@ -155,6 +156,22 @@ func (c *Client) deployedManifest(ctx context.Context, name string) (*deployedMa
 	c.driftDocs[name] = m
 	c.driftMu.Unlock()
 	return m, nil
+}
+
+// decodeDocument decodes a YAML manifest document; numbers stay exact
+// (json.Number), not float64.
+func decodeDocument(doc string) (map[string]any, error) {
+	data, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // revisionRecords are Helm's release records (Secrets, "secret" driver).
