@@ -59,6 +59,7 @@ func commands() []command {
 		{group: "module", name: "list", summary: "modules with enabled, phase, Helm revision, last run and last error", formats: tableFormats, run: runModuleList},
 		{group: "module", name: "values", args: nameArg, summary: "the effective values {global, <valuesKey>} the module's hooks and chart see", formats: valueFormats, secrets: true, run: runValues(moduleValuesPath("values"))},
 		{group: "module", name: "config", args: nameArg, summary: "the config values {global, <valuesKey>} from the ConfigMap and its Secret", formats: valueFormats, secrets: true, run: runValues(moduleValuesPath("config"))},
+		{group: "module", name: "drift", args: nameArg, summary: "objects of the release changed away from its deployed revision and left so (policy Warn)", formats: []string{"diff", "json", "yaml"}, run: runDrift},
 		{group: "module", name: "render", args: nameArg, summary: "the manifests Helm would apply with the current values, without applying them", secrets: true, diff: true, run: runRender},
 		{group: "global", name: "values", summary: "the effective global values", formats: valueFormats, secrets: true, run: runValues(fixedPath("/v1/global/values"))},
 		{group: "global", name: "config", summary: "the global config values from the ConfigMap and its Secret", formats: valueFormats, secrets: true, run: runValues(fixedPath("/v1/global/config"))},

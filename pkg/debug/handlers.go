@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/modules/{name}/values", s.serve(s.moduleValues(false)))
 	s.mux.Handle("GET /v1/modules/{name}/config", s.serve(s.moduleValues(true)))
 	s.mux.Handle("GET /v1/modules/{name}/render", s.serve(s.render))
+	s.mux.Handle("GET /v1/modules/{name}/drift", s.serve(moduleDrift))
 	s.mux.Handle("GET /v1/global/values", s.serve(s.globalValues(false)))
 	s.mux.Handle("GET /v1/global/config", s.serve(s.globalValues(true)))
 	s.mux.Handle("GET /v1/queues", s.serve(listQueues))

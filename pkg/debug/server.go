@@ -48,8 +48,8 @@ type Charts interface {
 }
 
 // Sources are what the server reads. They exist only on the leader.
-// Every field but Releases must be set; all are called concurrently from
-// request goroutines.
+// Every field but Releases and Drift must be set; all are called
+// concurrently from request goroutines.
 type Sources struct {
 	Modules Modules
 	Values  ValuesReader
@@ -58,6 +58,9 @@ type Sources struct {
 	// Releases is the release channel's Release objects; nil makes the
 	// release endpoints answer "release channels are not available".
 	Releases Releases
+	// Drift is the drift left in place; nil makes the drift endpoint
+	// answer that drift is not checked.
+	Drift DriftReader
 }
 
 // Server is the debug API on a unix socket. Its methods are safe for

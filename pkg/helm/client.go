@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -68,7 +69,12 @@ type Client struct {
 	core     kubernetes.Interface
 	crds     apiextensions.Interface
 	meta     metadata.Interface
+	dyn      dynamic.Interface
 	locks    releaseLocks
+
+	// The parsed manifests of deployed revisions, for drift checks.
+	driftMu   sync.Mutex
+	driftDocs map[string]*deployedManifest
 }
 
 // New returns a Client for the releases in cfg.Namespace. It does not
@@ -102,7 +108,11 @@ func New(restCfg *rest.Config, cfg Config, log *slog.Logger, opts ...Option) (*C
 	if err != nil {
 		return nil, fmt.Errorf("helm client: %w", err)
 	}
-	c.api, c.core, c.crds, c.meta = api, core, crds, meta
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm client: %w", err)
+	}
+	c.api, c.core, c.crds, c.meta, c.dyn = api, core, crds, meta, dyn
 	return c, nil
 }
 
@@ -205,5 +215,25 @@ func (l *releaseLocks) lock(ctx context.Context, name string) (unlock func(), er
 		return func() { <-ch }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("wait for another operation on the release: %w", ctx.Err())
+	}
+}
+
+// tryLock takes name when no other operation holds it.
+func (l *releaseLocks) tryLock(name string) (unlock func(), ok bool) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]chan struct{}{}
+	}
+	ch, found := l.locks[name]
+	if !found {
+		ch = make(chan struct{}, 1)
+		l.locks[name] = ch
+	}
+	l.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, true
+	default:
+		return nil, false
 	}
 }

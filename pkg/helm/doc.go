@@ -14,7 +14,9 @@
 //
 // Every object a release applies is labelled with ModuleLabel and
 // HeritageLabel by a post-renderer, so a Monitor can watch exactly those
-// objects and report releases whose objects were deleted.
+// objects and report releases whose objects were deleted, and correct (or
+// report) objects changed away from the release's deployed revision: drift,
+// compared in the API server by a server-side apply dry run.
 //
 // Client methods are safe for concurrent use; calls for the same release are
 // serialized, calls for different releases run in parallel.

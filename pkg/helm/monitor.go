@@ -37,6 +37,9 @@ const monitorRetry = 30 * time.Second
 // reports tracked objects it does not find. Deletions made by Helm itself
 // (an upgrade dropping an object) may be reported too; Deploy then finds
 // nothing missing and applies nothing.
+//
+// With WatchDrift it also finds and corrects changes to the tracked
+// objects (see WatchDrift), from the same watches.
 type Monitor struct {
 	log    *slog.Logger
 	clock  clock.WithDelayedExecution
@@ -56,6 +59,8 @@ type Monitor struct {
 	// Set by WatchPending before Start.
 	pendingNamespace string
 	pendingGrace     time.Duration
+	// Set by WatchDrift before Start; nil without drift detection.
+	detector *driftWatch
 }
 
 // WatchPending makes the Monitor also report a tracked release whose
@@ -175,6 +180,7 @@ func (m *Monitor) Untrack(release string) {
 		}
 	}
 	m.mu.Unlock()
+	m.forgetRelease(release)
 	m.signal()
 }
 
@@ -189,6 +195,13 @@ func (m *Monitor) Start(ctx context.Context) error {
 	m.running = true
 	m.mu.Unlock()
 	defer m.stopAll()
+	if m.detector != nil {
+		var checks sync.WaitGroup
+		dctx, stop := context.WithCancel(ctx)
+		checks.Go(func() { m.runDrift(dctx) })
+		defer checks.Wait()
+		defer stop()
+	}
 	if m.pendingNamespace != "" {
 		stop := m.watchPending()
 		defer stop()
@@ -370,7 +383,9 @@ func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, k.gvr, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    func(obj any, initial bool) { m.observed(k, gk, obj, initial) },
+		UpdateFunc: func(_, obj any) { m.observed(k, gk, obj, false) },
 		DeleteFunc: func(obj any) { m.deleted(gk, obj) },
 	})
 	var running sync.WaitGroup
@@ -399,6 +414,7 @@ func (m *Monitor) deleted(gk schema.GroupKind, obj any) {
 	m.mu.Lock()
 	tracked := m.keys[release][key]
 	m.mu.Unlock()
+	m.forgetObject(release, key)
 	if tracked {
 		m.log.Info("object of a release deleted", "release", release, "kind", gk.Kind, "namespace", key.Namespace, "name", key.Name)
 		m.report(release)

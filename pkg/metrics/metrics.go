@@ -45,6 +45,8 @@ type Metrics struct {
 	updateErrors            *prometheus.CounterVec
 	pendingReleases         prometheus.Gauge
 	modulePhase             *prometheus.GaugeVec
+	driftChecks             *prometheus.CounterVec
+	driftCorrections        *prometheus.CounterVec
 
 	clock clock.WithTicker // ticks live_ticks
 
@@ -104,6 +106,8 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		updateErrors:            counter("update_errors_total", "Update problems by stage: check (source, channel), download, load (invalid bundle), converge (rolled back), restore.", []string{"stage"}),
 		pendingReleases:         prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + "pending_releases", Help: "Releases in phase Pending (waiting for a window, an approval, or held)."}),
 		modulePhase:             gauge("module_phase", "1 for the phase of a module's Module object (Ready, Reconciling, Error, Disabled), 0 for the other phases.", []string{"module", "phase"}),
+		driftChecks:             counter("drift_checks_total", "Objects of a module's release compared with the deployed revision (server-side apply dry runs) after a change.", []string{"module"}),
+		driftCorrections:        counter("drift_corrections_total", "Objects of a module's release re-applied because they had drifted from the deployed revision.", []string{"module", "kind"}),
 		clock:                   clock.RealClock{},
 	}
 	for _, o := range opts {
@@ -117,7 +121,7 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
 		m.configErrors, m.configUnknownKeys, m.liveTicks,
 		m.releaseInfo, m.updateLastCheck, m.updateErrors, m.pendingReleases,
-		m.modulePhase,
+		m.modulePhase, m.driftChecks, m.driftCorrections,
 	)
 	return m
 }
@@ -252,3 +256,11 @@ func (m *Metrics) UpdateError(stage string) { m.updateErrors.WithLabelValues(sta
 
 // PendingReleases sets the number of Pending releases.
 func (m *Metrics) PendingReleases(n int) { m.pendingReleases.Set(float64(n)) }
+
+// DriftChecked counts a drift check of an object of a module's release.
+func (m *Metrics) DriftChecked(module string) { m.driftChecks.WithLabelValues(module).Inc() }
+
+// DriftCorrected counts a corrected object of a module's release.
+func (m *Metrics) DriftCorrected(module, kind string) {
+	m.driftCorrections.WithLabelValues(module, kind).Inc()
+}

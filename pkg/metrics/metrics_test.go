@@ -281,6 +281,8 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 	m.ReleaseInfo("v1", "stable")
 	m.UpdateError("check")
 	m.ModulePhases(map[string]module.Phase{"m": "Ready"})
+	m.DriftChecked("m")
+	m.DriftCorrected("m", "Deployment")
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -295,6 +297,8 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 		"addon_operator_config_values_errors_total",
 		"addon_operator_convergence_seconds",
 		"addon_operator_convergence_total",
+		"addon_operator_drift_checks_total",
+		"addon_operator_drift_corrections_total",
 		"addon_operator_global_hook_run_allowed_errors_total",
 		"addon_operator_global_hook_run_errors_total",
 		"addon_operator_global_hook_run_seconds",

@@ -197,10 +197,15 @@ func runLeader(ctx context.Context, p process) error {
 	}
 	rels := updater.NewKubeReleases(dyn, p.cfg.Store.Namespace, time.Now)
 	cfgEvents := status.NewConfigEvents(client, p.cfg.Store.Namespace, cmp.Or(p.cfg.Store.ConfigMap, configstore.DefaultConfigMap), p.log)
+	// The config store passes the drift policy to the Monitor.
+	monitor, err := helm.NewMonitor(p.restCfg, p.log)
+	if err != nil {
+		return err
+	}
 	listenOperator, operatorChanged := operatorChanges()
 	store := configstore.New(client, p.cfg.Store, p.schemas, p.log,
 		configstore.WithListener(unknownKeysGauge(p.metrics)), configstore.WithListener(cfgEvents.Observe),
-		configstore.WithListener(listenOperator))
+		configstore.WithListener(listenOperator), configstore.WithListener(driftPolicy(monitor)))
 	rt := &bundleRuntime{runner: p.runner, schemas: p.schemas, store: store, metrics: p.metrics, log: p.log}
 	up, hooks, err := startUpdater(ctx, p.cfg, client, rels, rt, operatorChanged, p.hooks, p.leader, p.metrics, p.log)
 	if err != nil {
@@ -211,10 +216,8 @@ func runLeader(ctx context.Context, p process) error {
 	if err != nil {
 		return err
 	}
-	monitor, err := helm.NewMonitor(p.restCfg, p.log)
-	if err != nil {
-		return err
-	}
+	driftEvents := status.NewDriftEvents(client, dyn, p.log)
+	monitor.WatchDrift(releases, driftObserver{metrics: p.metrics, events: driftEvents})
 	// A revision pending for longer than any operation of ours may take was
 	// left so by someone else: recover it without waiting for a change.
 	monitor.WatchPending(p.cfg.Store.Namespace, cmp.Or(p.cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
@@ -230,17 +233,18 @@ func runLeader(ctx context.Context, p process) error {
 	rt.conv = conv
 	statusCfg := p.cfg.Status
 	statusCfg.Namespace = p.cfg.Store.Namespace
-	writer, err := status.New(statusCfg, client, dyn, conv, p.log, status.WithPhaseObserver(p.metrics))
+	writer, err := status.New(statusCfg, client, dyn, conv, p.log, status.WithPhaseObserver(p.metrics), status.WithDrift(driftSummary{monitor}))
 	if err != nil {
 		return err
 	}
 	p.leader.lead(conv.Ready())
-	p.debug.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}})
+	p.debug.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}, Drift: monitor})
 	defer p.debug.Follow()
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return store.Start(ctx) })
 	g.Go(func() error { return cfgEvents.Start(ctx) })
+	g.Go(func() error { return driftEvents.Start(ctx) })
 	g.Go(func() error { return writer.Start(ctx) })
 	g.Go(func() error { return engine.Start(ctx) })
 	g.Go(func() error { return queues.Start(ctx) })

@@ -11,7 +11,9 @@
 // lists Module objects once per resync period; nothing else is polled.
 //
 // ConfigEvents records a Warning Event on the ConfigMap for each rejected
-// configuration, once per distinct consecutive rejection.
+// configuration, once per distinct consecutive rejection. DriftEvents records
+// a DriftCorrected Event on each object the operator corrected and on its
+// Module; a Writer made WithDrift shows drift left in place (InSync).
 //
 // It owns the Module objects and those Events. It only reports: it must not
 // write the ConfigMap, Helm releases or module state, and must not import

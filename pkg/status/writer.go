@@ -78,6 +78,7 @@ type Writer struct {
 	wake      chan struct{}
 	phases    PhaseObserver
 	clock     clock.WithDelayedExecution
+	drift     DriftSource
 
 	// Used by Start's goroutine only.
 	conflicts map[string]string // module -> namespace of the owning operator
@@ -137,6 +138,10 @@ func (w *Writer) Start(ctx context.Context) error {
 	timer := w.clock.NewTimer(0)
 	defer timer.Stop()
 	ready := w.src.Ready()
+	var driftChanges <-chan struct{}
+	if w.drift != nil {
+		driftChanges = w.drift.DriftChanges()
+	}
 	var last time.Time
 	failures, crdMissing := 0, false
 	for {
@@ -145,6 +150,7 @@ func (w *Writer) Start(ctx context.Context) error {
 			return nil
 		case <-w.src.Changes():
 		case <-w.wake:
+		case <-driftChanges:
 		case <-timer.C():
 		case <-ready:
 			ready = nil
@@ -253,6 +259,9 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 			continue
 		}
 		next := desired(st, reports[st.Module], prev, now)
+		if w.drift != nil {
+			next = withDrift(next, w.drift.DriftSummary(st.Module), prev, now)
+		}
 		phases[st.Module] = next.Phase
 		if foreign {
 			w.conflict(st.Module, obj)

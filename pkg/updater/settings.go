@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/bundle"
+	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/schema"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -50,6 +51,8 @@ type Settings struct {
 	RegistrySecret   string
 	RegistryCA       string
 	RegistryInsecure bool
+	// Drift is the drift policy of the modules' releases.
+	Drift helm.DriftPolicy
 }
 
 // Enabled reports whether the settings ask for updates at all.
@@ -105,6 +108,7 @@ func ParseSettings(v values.Values) (Settings, error) {
 			CA       string `json:"ca"`
 			Insecure bool   `json:"insecure"`
 		} `json:"registry"`
+		Drift driftSection `json:"drift"`
 	}
 	if err := json.Unmarshal(v.JSON(), &raw); err != nil {
 		return Settings{}, fmt.Errorf("%s: %w", values.OperatorKey, err)
@@ -150,10 +154,53 @@ func ParseSettings(v values.Values) (Settings, error) {
 			errs = append(errs, fmt.Errorf("%s.registry.ca: %w", values.OperatorKey, err))
 		}
 	}
+	var err error
+	if s.Drift, err = raw.Drift.parse(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return Settings{}, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// driftSection is operator.drift as written.
+type driftSection struct {
+	Policy  helm.DriftMode `json:"policy"`
+	Modules map[string]struct {
+		Policy helm.DriftMode `json:"policy"`
+		Ignore []struct {
+			Kind      string   `json:"kind"`
+			Name      string   `json:"name"`
+			Namespace string   `json:"namespace"`
+			Paths     []string `json:"paths"`
+		} `json:"ignore"`
+	} `json:"modules"`
+}
+
+// parse checks what the schema cannot (the JSON pointers) and converts.
+func (d driftSection) parse() (helm.DriftPolicy, error) {
+	p := helm.DriftPolicy{Mode: d.Policy}
+	var errs []error
+	for name, m := range d.Modules {
+		if p.Modules == nil {
+			p.Modules = map[string]helm.ModuleDriftPolicy{}
+		}
+		mp := helm.ModuleDriftPolicy{Mode: m.Policy}
+		for i, r := range m.Ignore {
+			for j, path := range r.Paths {
+				if _, err := helm.ParsePointer(path); err != nil {
+					errs = append(errs, fmt.Errorf("%s.drift.modules.%s.ignore[%d].paths[%d]: %w", values.OperatorKey, name, i, j, err))
+				}
+			}
+			mp.Ignore = append(mp.Ignore, helm.DriftIgnoreRule{Kind: r.Kind, Name: r.Name, Namespace: r.Namespace, Paths: r.Paths})
+		}
+		p.Modules[name] = mp
+	}
+	if len(errs) > 0 {
+		return helm.DriftPolicy{}, errors.Join(errs...)
+	}
+	return p, nil
 }
 
 func checkPEM(data []byte) error {

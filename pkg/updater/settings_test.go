@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -45,6 +46,27 @@ registry: {secret: regcred, insecure: true}
 				},
 				Retries: &three, Timeout: 5 * time.Minute, RegistrySecret: "regcred", RegistryInsecure: true,
 			},
+		},
+		{
+			name: "drift policy",
+			yaml: `
+drift:
+  policy: Warn
+  modules:
+    ingress-nginx:
+      policy: Correct
+      ignore:
+        - {kind: Deployment, name: ingress-nginx-controller, paths: [/spec/replicas]}
+        - {kind: ConfigMap, name: x, namespace: kube-system, paths: [/data/a, /metadata/annotations/example.com~1owner]}
+    prometheus: {policy: Ignore}
+`,
+			want: Settings{Mode: ModeAuto, Drift: helm.DriftPolicy{Mode: helm.DriftWarn, Modules: map[string]helm.ModuleDriftPolicy{
+				"ingress-nginx": {Mode: helm.DriftCorrect, Ignore: []helm.DriftIgnoreRule{
+					{Kind: "Deployment", Name: "ingress-nginx-controller", Paths: []string{"/spec/replicas"}},
+					{Kind: "ConfigMap", Name: "x", Namespace: "kube-system", Paths: []string{"/data/a", "/metadata/annotations/example.com~1owner"}},
+				}},
+				"prometheus": {Mode: helm.DriftIgnore},
+			}}},
 		},
 		{name: "a layout directory", yaml: "releaseChannel: stable\nsource: /srv/bundles\n", want: Settings{Channel: "stable", Source: "/srv/bundles", Mode: ModeAuto}},
 	}
@@ -84,6 +106,11 @@ func TestParseSettingsErrorsNameTheField(t *testing.T) {
 		{"update: {windows: [{from: '01:00', to: '01:00'}]}", "operator.update.windows[0]: from and to are equal"},
 		{"update: {windows: [{from: '01:00'}]}", "operator.update.windows[0].to is required"},
 		{"registry: {ca: not a certificate}", "operator.registry.ca"},
+		{"drift: {policy: Fix}", "operator.drift.policy"},
+		{"drift: {modules: {x: {policy: warn}}}", "operator.drift.modules.x.policy"},
+		{"drift: {modules: {x: {ignore: [{kind: Deployment, name: x, paths: [spec/replicas]}]}}}", "operator.drift.modules.x.ignore[0].paths[0]"},
+		{"drift: {modules: {x: {ignore: [{kind: Deployment, paths: [/spec/replicas]}]}}}", "operator.drift.modules.x.ignore[0].name is required"},
+		{"drift: {modes: {}}", "operator.drift.modes is not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {

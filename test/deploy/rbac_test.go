@@ -140,6 +140,10 @@ var operatorNeeds = []access{
 	{verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "widgets.example.com"},
 	// Module status and Helm follow Pods.
 	{verb: "list", resource: "pods", namespace: "some-module"},
+	// DriftCorrected Events on corrected objects and, in "default", on
+	// Module objects.
+	{verb: "create", group: "events.k8s.io", resource: "events", namespace: "some-module"},
+	{verb: "create", group: "events.k8s.io", resource: "events", namespace: "default"},
 }
 
 // What only cluster-admin (or another grant) may do.
