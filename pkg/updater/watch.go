@@ -146,7 +146,7 @@ func converged(g module.GlobalStatus, statuses []module.Status) bool {
 // or failed, judged for the module's current revision.
 func unhealthy(statuses []module.Status, health map[string]module.Health) *ConvergeError {
 	for _, s := range statuses {
-		if s.Phase != module.PhaseReady {
+		if s.Phase != module.PhaseReady || s.Readiness.Ungated {
 			continue
 		}
 		if h, ok := health[s.Module]; ok && h.Revision == s.Revision && len(h.Failed) > 0 {
@@ -159,13 +159,14 @@ func unhealthy(statuses []module.Status, health map[string]module.Health) *Conve
 // firstUnhealthy returns the first enabled module whose workloads are not
 // known ready for its current revision: waiting, failed, or not judged yet
 // (a health judged for another revision is of a release no longer in
-// force). health nil: nothing is gated.
+// force). health nil: nothing is gated; a module whose chart opts out is
+// not either.
 func firstUnhealthy(statuses []module.Status, health map[string]module.Health) (module.Status, bool) {
 	if health == nil {
 		return module.Status{}, false
 	}
 	for _, s := range statuses {
-		if !s.Enabled {
+		if !s.Enabled || s.Readiness.Ungated {
 			continue
 		}
 		h, ok := health[s.Module]
