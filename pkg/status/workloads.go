@@ -40,6 +40,14 @@ type workloads struct {
 	// notReady is when each workload was first seen not ready, at which
 	// generation.
 	notReady map[workloadKey]notReadySince
+	// revisions is the Helm revision each module had at the last evaluate;
+	// floors the generation of a workload read from the API server when
+	// its module's revision changed. The informer's copy may lag behind a
+	// Helm upgrade that just returned: a copy older than its floor is of
+	// the replaced release and does not count as ready. A floor is dropped
+	// once the copy reaches it.
+	revisions map[string]int
+	floors    map[workloadKey]int64
 }
 
 type workloadKey struct {
@@ -90,7 +98,8 @@ func newWorkloads(kube kubernetes.Interface, timeout time.Duration, clk clock.Wi
 		kube: kube, timeout: timeout, clock: clk, log: log, factory: factory,
 		deployments: apps.Deployments().Lister(), statefulSets: apps.StatefulSets().Lister(),
 		daemonSets: apps.DaemonSets().Lister(), jobs: batch.Jobs().Lister(),
-		notReady: map[workloadKey]notReadySince{},
+		notReady:  map[workloadKey]notReadySince{},
+		revisions: map[string]int{}, floors: map[workloadKey]int64{},
 	}
 }
 
@@ -208,12 +217,25 @@ func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now 
 			continue
 		}
 		timeout := cmp.Or(st.Readiness.Timeout, w.timeout)
+		prevRev, known := w.revisions[st.Module]
+		newRevision := known && prevRev != st.Revision
+		w.revisions[st.Module] = st.Revision
 		for _, o := range st.Objects {
 			key, ok := workloadKeyOf(o)
 			if !ok {
 				continue
 			}
+			if newRevision {
+				w.setFloor(ctx, key)
+			}
 			ro := w.rollout(key)
+			if fl, ok := w.floors[key]; ok {
+				if ro.generation < fl {
+					ro.ready, ro.progress = false, "the watch has not seen the new spec yet"
+				} else {
+					delete(w.floors, key) // caught up; a re-created workload restarts at 1
+				}
+			}
 			if ro.ignored {
 				continue
 			}
@@ -251,7 +273,47 @@ func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now 
 			delete(w.notReady, k)
 		}
 	}
+	for k := range w.floors {
+		if !seen[k] {
+			delete(w.floors, k)
+		}
+	}
+	for m := range w.revisions {
+		if _, ok := reports[m]; !ok {
+			delete(w.revisions, m)
+		}
+	}
 	return reports, deadline
+}
+
+// setFloor reads the workload's generation from the API server; a failed
+// read sets no floor (the cache is then trusted as before).
+func (w *workloads) setFloor(ctx context.Context, k workloadKey) {
+	var (
+		obj metav1.Object
+		err error
+	)
+	get := metav1.GetOptions{}
+	switch k.kind {
+	case "Deployment":
+		obj, err = w.kube.AppsV1().Deployments(k.namespace).Get(ctx, k.name, get)
+	case "StatefulSet":
+		obj, err = w.kube.AppsV1().StatefulSets(k.namespace).Get(ctx, k.name, get)
+	case "DaemonSet":
+		obj, err = w.kube.AppsV1().DaemonSets(k.namespace).Get(ctx, k.name, get)
+	case "Job":
+		obj, err = w.kube.BatchV1().Jobs(k.namespace).Get(ctx, k.name, get)
+	default:
+		return
+	}
+	if err != nil {
+		delete(w.floors, k)
+		if !apierrors.IsNotFound(err) {
+			w.log.Debug("read workload generation failed", "error", err)
+		}
+		return
+	}
+	w.floors[k] = obj.GetGeneration()
 }
 
 // diagnose names a pod of the workload that is not ready and why, as
