@@ -575,7 +575,7 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Releas
 	if s.Timeout > 0 {
 		timeout = s.Timeout
 	}
-	err = u.watch(ctx, retries, timeout)
+	err = u.watch(ctx, retries, timeout, func(msg string) { u.setStatus(ctx, rel, PhasePending, msg) })
 	if ctx.Err() != nil {
 		return // the release stays Pending; a restart comes back on the previous one
 	}

@@ -707,31 +707,35 @@ func TestHealthGatesTheRelease(t *testing.T) {
 		// set, what it turns to.
 		health module.Health
 		then   *module.Health
-		want   []string
-		msg    string
+		// pending is the release's message while the watch waits.
+		pending string
+		want    []string
+		msg     string
 	}{
 		{
 			name:   "converged with a workload waiting: Deployed once it is ready",
 			health: module.Health{Waiting: []string{waiting}}, then: &module.Health{},
-			want: []string{"v2.0.0 Superseded", "v3.0.0 Deployed"},
+			pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want:    []string{"v2.0.0 Superseded", "v3.0.0 Deployed"},
 		},
 		{
 			name:   "a workload timed out: rolled back, naming it",
 			health: module.Health{Waiting: []string{waiting}}, then: &module.Health{Failed: []string{timedOut}},
-			want: []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
-			msg:  "rolled back to v2.0.0: module demo: " + timedOut,
+			pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want:    []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:     "rolled back to v2.0.0: module demo: " + timedOut,
 		},
 		{
 			name:   "ready only for an older revision: not trusted, the rollback timeout passes",
-			health: module.Health{Revision: 7},
-			want:   []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
-			msg:    "rolled back to v2.0.0: not converged within 2s: module demo: workloads not judged yet",
+			health: module.Health{Revision: 7}, pending: "converged, waiting for workloads: module demo: workloads not judged yet",
+			want: []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:  "rolled back to v2.0.0: not converged within 2s: module demo: workloads not judged yet",
 		},
 		{
 			name:   "still waiting at the rollback timeout: rolled back, naming it",
-			health: module.Health{Waiting: []string{waiting}},
-			want:   []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
-			msg:    "rolled back to v2.0.0: not converged within 2s: module demo: waiting for " + waiting,
+			health: module.Health{Waiting: []string{waiting}}, pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want: []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:  "rolled back to v2.0.0: not converged within 2s: module demo: waiting for " + waiting,
 		},
 		{
 			name: "a module whose chart opts out is not gated", mark: "UNGATED",
@@ -764,8 +768,15 @@ func TestHealthGatesTheRelease(t *testing.T) {
 				if !w.awaitTimers(2*time.Second, set+1) || !w.clock.Await(func() bool { return w.health.subscribers() > 0 }) {
 					t.Fatal("the watch did not start")
 				}
-				if got := w.releases.byVersion(t, "v3.0.0").Phase; got != PhasePending {
-					t.Errorf("phase while the workloads are not judged ready = %s, want Pending", got)
+				// The watch tells the release what it waits for.
+				for until := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+					got := w.releases.byVersion(t, "v3.0.0")
+					if got.Phase == PhasePending && got.Message == tt.pending {
+						break
+					}
+					if time.Now().After(until) {
+						t.Fatalf("while the workloads are not judged ready: %s %q, want Pending %q", got.Phase, got.Message, tt.pending)
+					}
 				}
 				if tt.then != nil {
 					w.health.set(*tt.then)

@@ -48,8 +48,10 @@ func (e *ConvergeError) Error() string {
 // global steps or a module failed more than retries+1 times, a workload of
 // a Ready module timed out or failed (Workloads set), or timeout passed
 // first; ctx.Err() when ctx is done. It looks again after each change the
-// converger or the health signals.
-func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration) error {
+// converger or the health signals. While the converge is done and
+// workloads are still awaited, progress is told what (for the release's
+// message).
+func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration, progress func(msg string)) error {
 	changes, cancel := u.deps.Convergence.Subscribe()
 	defer cancel()
 	var healthChanges <-chan struct{}
@@ -74,7 +76,7 @@ func (u *Updater) watch(ctx context.Context, retries int, timeout time.Duration)
 			if !waiting {
 				return nil
 			}
-			u.log.Debug("release converged, waiting for workloads", "module", s.Module)
+			progress("converged, waiting for workloads: module " + s.Module + ": " + awaited(s, health))
 		}
 		select {
 		case <-ctx.Done():
@@ -111,12 +113,18 @@ func notConverged(g module.GlobalStatus, statuses []module.Status, health map[st
 			err.Message = "phase " + string(s.Phase)
 		}
 	} else if s, ok := firstUnhealthy(statuses, health); ok {
-		err.Module, err.Message = s.Module, "workloads not judged yet"
-		if h, ok := health[s.Module]; ok && h.Revision == s.Revision && len(h.Waiting) > 0 {
-			err.Message = "waiting for " + strings.Join(h.Waiting, "; ")
-		}
+		err.Module, err.Message = s.Module, awaited(s, health)
 	}
 	return err
+}
+
+// awaited says what the workloads of s are awaited for: the ones not
+// ready yet, or a judgement for its current revision.
+func awaited(s module.Status, health map[string]module.Health) string {
+	if h, ok := health[s.Module]; ok && h.Revision == s.Revision && len(h.Waiting) > 0 {
+		return "waiting for " + strings.Join(h.Waiting, "; ")
+	}
+	return "workloads not judged yet"
 }
 
 // failing returns the first part that failed more than retries+1 times.
