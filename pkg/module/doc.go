@@ -27,8 +27,8 @@
 //     gives one) and what was expected: bad YAML, a values file that is not
 //     a map, an enable key that is not a bool, a Chart.yaml that is not a
 //     map, a readiness annotation of Chart.yaml that is not a positive
-//     duration or "true"/"false" (Readiness), an invalid OpenAPI schema (also wrapping schema.ErrInvalidSchema),
-//     two directories that make the same module name, two modules whose
+//     duration or "true"/"false" (Readiness), an invalid OpenAPI schema
+//     (also wrapping schema.ErrInvalidSchema), two directories that make the same module name, two modules whose
 //     values or enable keys collide, and a module whose values key is
 //     reserved ("global", "operator").
 //
