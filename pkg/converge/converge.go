@@ -141,7 +141,7 @@ func (c *Converger) setBundle(b module.Loaded) {
 	c.modules = nil
 	c.byName = map[string]*moduleState{}
 	for _, m := range b.Modules.Modules {
-		ms := &moduleState{mod: m, hooks: b.ModuleHooks[m.Name], status: module.Status{Module: m.Name, Phase: module.PhaseDisabled}}
+		ms := &moduleState{mod: m, hooks: b.ModuleHooks[m.Name], status: module.Status{Module: m.Name, Phase: module.PhaseDisabled, Readiness: m.Readiness}}
 		c.modules = append(c.modules, ms)
 		c.byName[m.Name] = ms
 	}

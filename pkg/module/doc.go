@@ -26,8 +26,9 @@
 //     ErrInvalidBundle that names the file (with the line when the parser
 //     gives one) and what was expected: bad YAML, a values file that is not
 //     a map, an enable key that is not a bool, a Chart.yaml that is not a
-//     map, an invalid OpenAPI schema (also wrapping schema.ErrInvalidSchema),
-//     two directories that make the same module name, two modules whose
+//     map, a readiness annotation of Chart.yaml that is not a positive
+//     duration or "true"/"false" (Readiness), an invalid OpenAPI schema
+//     (also wrapping schema.ErrInvalidSchema), two directories that make the same module name, two modules whose
 //     values or enable keys collide, and a module whose values key is
 //     reserved ("global", "operator").
 //

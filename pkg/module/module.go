@@ -57,6 +57,9 @@ type Module struct {
 	// dependencies that are not all libraries (vendored under charts/, as
 	// directories or .tgz, or declared in Chart.yaml).
 	Releases bool
+	// Readiness is how the module's workloads gate it, from its Chart.yaml
+	// annotations.
+	Readiness Readiness
 }
 
 // moduleDir is a module directory found in a modules dir, before loading.
@@ -101,6 +104,9 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 	}
 	m.HasChart = meta != nil
 	m.Releases = rendersRelease(m.Dir, meta)
+	if m.Readiness, err = readinessOf(filepath.Join(m.Dir, "Chart.yaml"), meta); err != nil {
+		return nil, err
+	}
 	if m.Schema, err = schema.LoadDir(m.Dir); err != nil {
 		return nil, fmt.Errorf("%w: module %s: %w", ErrInvalidBundle, m.Name, err)
 	}

@@ -55,6 +55,22 @@ type Status struct {
 	Revision int
 	// Objects are the objects of the module's release.
 	Objects []helm.ObjectRef
+	// Readiness is the module's workload gate (Module.Readiness of the
+	// bundle in force).
+	Readiness Readiness
+}
+
+// Health is how the workloads of a module's release are doing, as judged
+// for the objects of the module's Status with Revision. Empty Waiting and
+// Failed: every workload is ready, or the module has none or is ungated.
+type Health struct {
+	Revision int
+	// Waiting are the workloads not ready yet, within their timeout
+	// ("Deployment ns/x: 0/1 ready").
+	Waiting []string
+	// Failed are the workloads that timed out or failed, with the reason
+	// ("Deployment ns/x not ready after 2m0s: 0/1 ready; pod x-1: ...").
+	Failed []string
 }
 
 // GlobalStatus is the state of the global steps (global hooks, discovery):

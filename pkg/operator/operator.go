@@ -237,6 +237,7 @@ func runLeader(ctx context.Context, p process) error {
 	if err != nil {
 		return err
 	}
+	rt.writer = writer
 	p.leader.lead(conv.Ready())
 	p.debug.Lead(debug.Sources{Modules: conv, Values: conv, Queues: queues, Charts: releases, Releases: debugReleases{store: rels, up: up}, Drift: monitor})
 	defer p.debug.Follow()

@@ -15,18 +15,21 @@ import (
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
+	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/pkg/updater"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
 // bundleRuntime is the updater's view of the running operator: it loads
-// bundles and swaps the one in force, and reports the converge state. conv
-// is set once the converger is built, before the updater starts.
+// bundles and swaps the one in force, and reports the converge state and
+// the workloads' health. conv and writer are set once built, before the
+// updater starts.
 type bundleRuntime struct {
 	runner  *hook.Runner
 	schemas *bundleSchemas
 	store   *configstore.Store
 	conv    *converge.Converger
+	writer  *status.Writer
 	metrics *metrics.Metrics
 	log     *slog.Logger
 }
@@ -59,6 +62,11 @@ func (r *bundleRuntime) GlobalStatus() module.GlobalStatus    { return r.conv.Gl
 func (r *bundleRuntime) Statuses() []module.Status            { return r.conv.Statuses() }
 func (r *bundleRuntime) Subscribe() (<-chan struct{}, func()) { return r.conv.Subscribe() }
 
+func (r *bundleRuntime) Health() map[string]module.Health { return r.writer.Health() }
+func (r *bundleRuntime) HealthChanges() (<-chan struct{}, func()) {
+	return r.writer.HealthChanges()
+}
+
 // secretGetter reads Secrets of the operator's namespace.
 type secretGetter struct {
 	client    kubernetes.Interface
@@ -86,6 +94,7 @@ func startUpdater(ctx context.Context, cfg Config, client kubernetes.Interface, 
 		Releases:      rels,
 		Runtime:       rt,
 		Convergence:   rt,
+		Health:        rt,
 		Config:        rt.store,
 		ConfigChanges: operatorChanged,
 		Secrets:       secretGetter{client: client, namespace: ns},

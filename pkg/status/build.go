@@ -139,6 +139,8 @@ func conditions(st module.Status, wl report) []metav1.Condition {
 		out = append(out, cond(ConditionWorkloadsReady, metav1.ConditionFalse, "WorkloadsFailed", listMessage(wl.failed)))
 	case len(wl.waiting) > 0:
 		out = append(out, cond(ConditionWorkloadsReady, metav1.ConditionFalse, "RollingOut", listMessage(wl.waiting)))
+	case wl.ungated:
+		out = append(out, cond(ConditionWorkloadsReady, metav1.ConditionTrue, "NotGated", "the chart's "+module.AnnotationWorkloadReady+" annotation is \"false\""))
 	case wl.total == 0:
 		out = append(out, cond(ConditionWorkloadsReady, metav1.ConditionTrue, "NoWorkloads", "the release has no Deployments, StatefulSets, DaemonSets or Jobs"))
 	default:

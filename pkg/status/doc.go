@@ -9,6 +9,11 @@
 // is rolled out and ready. It watches those kinds (informers restricted to
 // objects carrying helm.ModuleLabel), so at idle it holds watches open and
 // lists Module objects once per resync period; nothing else is polled.
+// A module's chart may set its own ready timeout or opt out of the gate
+// (module.Readiness), and a workload annotated
+// module.AnnotationIgnoreReadiness does not count. Writer.Health publishes
+// the same judgement, per module and for the Helm revision it was made
+// for, to the updater, which gates releases on it.
 //
 // ConfigEvents records a Warning Event on the ConfigMap for each rejected
 // configuration, once per distinct consecutive rejection. DriftEvents records

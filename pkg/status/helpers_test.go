@@ -220,6 +220,13 @@ func (l *logs) count(msg string) int {
 // before.
 func startWriter(t *testing.T, cfg status.Config, src status.Source) *logs {
 	t.Helper()
+	_, l := startWriterFor(t, cfg, src)
+	return l
+}
+
+// startWriterFor is startWriter that also returns the Writer.
+func startWriterFor(t *testing.T, cfg status.Config, src status.Source) (*status.Writer, *logs) {
+	t.Helper()
 	l, log := newLogs(t)
 	w, err := status.New(cfg, testCluster.Client(), dynamicClient(), src, log)
 	if err != nil {
@@ -245,7 +252,7 @@ func startWriter(t *testing.T, cfg status.Config, src status.Source) *logs {
 			t.Error("Start did not return after cancel")
 		}
 	})
-	return l
+	return w, l
 }
 
 func dynamicClient() dynamic.Interface { return dynamic.NewForConfigOrDie(testCluster.Config) }

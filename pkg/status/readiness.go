@@ -24,6 +24,9 @@ type rollout struct {
 	generation int64
 	// selector selects the workload's pods, for diagnosis.
 	selector *metav1.LabelSelector
+	// ignored: the workload is annotated out of the gate
+	// (module.AnnotationIgnoreReadiness).
+	ignored bool
 }
 
 func replicas(n *int32) int32 {

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,14 @@ type workloads struct {
 	// notReady is when each workload was first seen not ready, at which
 	// generation.
 	notReady map[workloadKey]notReadySince
+	// revisions is the Helm revision each module had at the last evaluate;
+	// floors the generation of a workload read from the API server when
+	// its module's revision changed. The informer's copy may lag behind a
+	// Helm upgrade that just returned: a copy older than its floor is of
+	// the replaced release and does not count as ready. A floor is dropped
+	// once the copy reaches it.
+	revisions map[string]int
+	floors    map[workloadKey]int64
 }
 
 type workloadKey struct {
@@ -65,6 +74,8 @@ type report struct {
 	waiting []string
 	// failed: timed out or failed, with the reason.
 	failed []string
+	// ungated: the module's chart opts out of the gate (total stays 0).
+	ungated bool
 }
 
 func newWorkloads(kube kubernetes.Interface, timeout time.Duration, clk clock.WithDelayedExecution, log *slog.Logger, onChange func()) *workloads {
@@ -87,7 +98,8 @@ func newWorkloads(kube kubernetes.Interface, timeout time.Duration, clk clock.Wi
 		kube: kube, timeout: timeout, clock: clk, log: log, factory: factory,
 		deployments: apps.Deployments().Lister(), statefulSets: apps.StatefulSets().Lister(),
 		daemonSets: apps.DaemonSets().Lister(), jobs: batch.Jobs().Lister(),
-		notReady: map[workloadKey]notReadySince{},
+		notReady:  map[workloadKey]notReadySince{},
+		revisions: map[string]int{}, floors: map[workloadKey]int64{},
 	}
 }
 
@@ -149,39 +161,47 @@ func (w *workloads) rollout(k workloadKey) rollout {
 }
 
 func (w *workloads) lookup(k workloadKey) (rollout, error) {
+	var (
+		obj metav1.Object
+		r   rollout
+	)
 	switch k.kind {
 	case "Deployment":
-		obj, err := w.deployments.Deployments(k.namespace).Get(k.name)
+		d, err := w.deployments.Deployments(k.namespace).Get(k.name)
 		if err != nil {
 			return rollout{}, err
 		}
-		return deploymentRollout(obj), nil
+		obj, r = d, deploymentRollout(d)
 	case "StatefulSet":
-		obj, err := w.statefulSets.StatefulSets(k.namespace).Get(k.name)
+		st, err := w.statefulSets.StatefulSets(k.namespace).Get(k.name)
 		if err != nil {
 			return rollout{}, err
 		}
-		return statefulSetRollout(obj), nil
+		obj, r = st, statefulSetRollout(st)
 	case "DaemonSet":
-		obj, err := w.daemonSets.DaemonSets(k.namespace).Get(k.name)
+		d, err := w.daemonSets.DaemonSets(k.namespace).Get(k.name)
 		if err != nil {
 			return rollout{}, err
 		}
-		return daemonSetRollout(obj), nil
+		obj, r = d, daemonSetRollout(d)
 	case "Job":
-		obj, err := w.jobs.Jobs(k.namespace).Get(k.name)
+		j, err := w.jobs.Jobs(k.namespace).Get(k.name)
 		if err != nil {
 			return rollout{}, err
 		}
-		return jobRollout(obj), nil
+		obj, r = j, jobRollout(j)
+	default:
+		return rollout{}, fmt.Errorf("workload kind %q not followed", k.kind)
 	}
-	return rollout{}, fmt.Errorf("workload kind %q not followed", k.kind)
+	r.ignored = obj.GetAnnotations()[module.AnnotationIgnoreReadiness] == "true"
+	return r, nil
 }
 
 // evaluate reports the workloads of every module that is not Disabled, and
-// the earliest time a waiting workload reaches the timeout (zero: none).
+// the earliest time a waiting workload reaches its timeout (zero: none).
 // It records when workloads are first seen not ready and forgets those no
-// module has any more.
+// module has any more. A module's Readiness replaces the default timeout or
+// leaves its workloads out; so does a workload's AnnotationIgnoreReadiness.
 func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now time.Time) (map[string]report, time.Time) {
 	reports := make(map[string]report, len(statuses))
 	seen := map[workloadKey]bool{}
@@ -191,14 +211,36 @@ func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now 
 			continue
 		}
 		var rep report
+		if st.Readiness.Ungated {
+			rep.ungated = true
+			reports[st.Module] = rep
+			continue
+		}
+		timeout := cmp.Or(st.Readiness.Timeout, w.timeout)
+		prevRev, known := w.revisions[st.Module]
+		newRevision := known && prevRev != st.Revision
+		w.revisions[st.Module] = st.Revision
 		for _, o := range st.Objects {
 			key, ok := workloadKeyOf(o)
 			if !ok {
 				continue
 			}
+			if newRevision {
+				w.setFloor(ctx, key)
+			}
+			ro := w.rollout(key)
+			if fl, ok := w.floors[key]; ok {
+				if ro.generation < fl {
+					ro.ready, ro.progress = false, "the watch has not seen the new spec yet"
+				} else {
+					delete(w.floors, key) // caught up; a re-created workload restarts at 1
+				}
+			}
+			if ro.ignored {
+				continue
+			}
 			rep.total++
 			seen[key] = true
-			ro := w.rollout(key)
 			if ro.ready {
 				delete(w.notReady, key)
 				continue
@@ -211,15 +253,15 @@ func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now 
 			switch {
 			case ro.failure != "":
 				rep.failed = append(rep.failed, o.String()+" "+ro.failure)
-			case now.Sub(nr.since) >= w.timeout:
+			case now.Sub(nr.since) >= timeout:
 				if nr.diagnosed.IsZero() || now.Sub(nr.diagnosed) >= diagnoseEvery {
 					nr.diagnosis, nr.diagnosed = w.diagnose(ctx, key.namespace, ro.selector), now
 					w.notReady[key] = nr
 				}
-				rep.failed = append(rep.failed, fmt.Sprintf("%s not ready after %s: %s%s", o, w.timeout, ro.progress, nr.diagnosis))
+				rep.failed = append(rep.failed, fmt.Sprintf("%s not ready after %s: %s%s", o, timeout, ro.progress, nr.diagnosis))
 			default:
 				rep.waiting = append(rep.waiting, o.String()+": "+ro.progress)
-				if d := nr.since.Add(w.timeout); deadline.IsZero() || d.Before(deadline) {
+				if d := nr.since.Add(timeout); deadline.IsZero() || d.Before(deadline) {
 					deadline = d
 				}
 			}
@@ -231,7 +273,47 @@ func (w *workloads) evaluate(ctx context.Context, statuses []module.Status, now 
 			delete(w.notReady, k)
 		}
 	}
+	for k := range w.floors {
+		if !seen[k] {
+			delete(w.floors, k)
+		}
+	}
+	for m := range w.revisions {
+		if _, ok := reports[m]; !ok {
+			delete(w.revisions, m)
+		}
+	}
 	return reports, deadline
+}
+
+// setFloor reads the workload's generation from the API server; a failed
+// read sets no floor (the cache is then trusted as before).
+func (w *workloads) setFloor(ctx context.Context, k workloadKey) {
+	var (
+		obj metav1.Object
+		err error
+	)
+	get := metav1.GetOptions{}
+	switch k.kind {
+	case "Deployment":
+		obj, err = w.kube.AppsV1().Deployments(k.namespace).Get(ctx, k.name, get)
+	case "StatefulSet":
+		obj, err = w.kube.AppsV1().StatefulSets(k.namespace).Get(ctx, k.name, get)
+	case "DaemonSet":
+		obj, err = w.kube.AppsV1().DaemonSets(k.namespace).Get(ctx, k.name, get)
+	case "Job":
+		obj, err = w.kube.BatchV1().Jobs(k.namespace).Get(ctx, k.name, get)
+	default:
+		return
+	}
+	if err != nil {
+		delete(w.floors, k)
+		if !apierrors.IsNotFound(err) {
+			w.log.Debug("read workload generation failed", "error", err)
+		}
+		return
+	}
+	w.floors[k] = obj.GetGeneration()
 }
 
 // diagnose names a pod of the workload that is not ready and why, as

@@ -75,6 +75,7 @@ type Writer struct {
 	src       Source
 	log       *slog.Logger
 	workloads *workloads
+	health    *healthBoard
 	wake      chan struct{}
 	phases    PhaseObserver
 	clock     clock.WithDelayedExecution
@@ -99,6 +100,7 @@ func New(cfg Config, kube kubernetes.Interface, dyn dynamic.Interface, src Sourc
 		modules:   dyn.Resource(ModuleResource),
 		src:       src,
 		log:       log,
+		health:    newHealthBoard(),
 		wake:      make(chan struct{}, 1),
 		clock:     clock.RealClock{},
 		conflicts: map[string]string{},
@@ -225,6 +227,7 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 	started := closed(w.src.Ready())
 	now := w.clock.Now()
 	reports, deadline := w.workloads.evaluate(ctx, statuses, now)
+	w.health.publish(statuses, reports)
 
 	list, err := w.modules.List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {

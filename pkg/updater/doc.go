@@ -18,12 +18,16 @@
 // layout and hook configurations; an invalid bundle marks the release
 // Failed and the running bundle is untouched), swap it in without a
 // restart, and watch the converge. When every enabled module and the
-// global steps are Ready the release is Deployed and the one before it
-// Superseded. When a module or a global step still fails after the
-// rollback retries, or the rollback timeout passes first, the previous
+// global steps are Ready, and every enabled module's workloads are ready
+// (Deps.Health, judged by package status for the module's current Helm
+// revision; a module whose chart opts out is not gated), the release is
+// Deployed and the one before it Superseded. When a module or a global
+// step still fails after the rollback retries, a workload of a module
+// timed out or failed, or the rollback timeout passes first, the previous
 // bundle is swapped back and the release marked RolledBack with the
-// module and its error; that digest is not tried again (a new digest on
-// the channel is).
+// module and its error (or the workload and why it is not ready); that
+// digest is not tried again (a new digest on the channel is). The updater
+// does not judge readiness itself.
 //
 // A download that fails on the network (reset, timeout, a body cut short,
 // a 5xx answer, a digest the registry does not have) leaves the release

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -113,7 +114,8 @@ func (m *memReleases) phases() []string {
 
 // fakeRuntime loads test bundles (a VERSION file names them; an INVALID
 // file makes Load fail; a FAIL file makes the module "demo" fail to
-// converge; a SLOW file keeps it Reconciling) and plays the converger.
+// converge; a SLOW file keeps it Reconciling; an UNGATED file makes its
+// chart opt out of the workload gate) and plays the converger.
 type fakeRuntime struct {
 	mu      sync.Mutex
 	current string
@@ -155,7 +157,7 @@ func (r *fakeRuntime) Load(_ context.Context, dir string) (module.Loaded, error)
 		return module.Loaded{}, fmt.Errorf("%w: modules/010-demo/values.yaml: bad YAML", module.ErrInvalidBundle)
 	}
 	mode := "ok"
-	for _, m := range []string{"FAIL", "SLOW"} {
+	for _, m := range []string{"FAIL", "SLOW", "UNGATED"} {
 		if _, err := os.Stat(filepath.Join(dir, m)); err == nil {
 			mode = m
 		}
@@ -199,8 +201,58 @@ func (r *fakeRuntime) Statuses() []module.Status {
 		return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseError, Failures: 3, Message: "render: v3 is broken"}}
 	case strings.HasSuffix(r.current, "/SLOW"):
 		return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseReconciling}}
+	case strings.HasSuffix(r.current, "/UNGATED"):
+		return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseReady, Readiness: module.Readiness{Ungated: true}}}
 	}
 	return []module.Status{{Module: "demo", Enabled: true, Phase: module.PhaseReady}}
+}
+
+// fakeHealth plays the status writer's judgement of the workloads: the
+// module "demo" is healthy (at revision 0, as fakeRuntime reports it)
+// until set says otherwise.
+type fakeHealth struct {
+	mu     sync.Mutex
+	health map[string]module.Health
+	subs   map[chan struct{}]bool
+}
+
+func newFakeHealth() *fakeHealth {
+	return &fakeHealth{health: map[string]module.Health{"demo": {}}, subs: map[chan struct{}]bool{}}
+}
+
+func (h *fakeHealth) Health() map[string]module.Health {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.health)
+}
+
+func (h *fakeHealth) HealthChanges() (<-chan struct{}, func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch := make(chan struct{}, 1)
+	h.subs[ch] = true
+	return ch, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs, ch)
+	}
+}
+
+// set replaces the health of demo and signals the subscribers.
+func (h *fakeHealth) set(demo module.Health) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.health = map[string]module.Health{"demo": demo}
+	for ch := range h.subs {
+		signal(ch)
+	}
+}
+
+// subscribers counts the open HealthChanges subscriptions.
+func (h *fakeHealth) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
 }
 
 // fakeObserver records metrics.
@@ -334,6 +386,7 @@ type world struct {
 	t        *testing.T
 	u        *Updater
 	rt       *fakeRuntime
+	health   *fakeHealth
 	releases *memReleases
 	obs      *fakeObserver
 	cfg      *fakeConfig
@@ -346,7 +399,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, rt: newFakeRuntime("built-in"), obs: &fakeObserver{}, cfg: newFakeConfig(), clock: stepclock.New(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)), restores: &restoreReports{changed: make(chan struct{}, 1)}}
+	w := &world{t: t, rt: newFakeRuntime("built-in"), health: newFakeHealth(), obs: &fakeObserver{}, cfg: newFakeConfig(), clock: stepclock.New(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)), restores: &restoreReports{changed: make(chan struct{}, 1)}}
 	w.releases = newMemReleases(w.clock.Now)
 	w.source = filepath.Join(t.TempDir(), "layout")
 	w.cacheDir = filepath.Join(t.TempDir(), "cache")
@@ -369,7 +422,7 @@ func (w *world) newUpdaterWith(edit func(*Config)) *Updater {
 	return New(cfg, Deps{
 		Namespace: "ops", Releases: w.releases, Runtime: w.rt, Convergence: w.rt, Config: w.cfg,
 		Secrets: noSecrets{}, Observer: w.obs, Clock: w.clock, ConfigChanges: w.cfg.changes, Restoring: w.restores.report,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Health: w.health,
 	})
 }
 

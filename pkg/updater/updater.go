@@ -88,6 +88,14 @@ type Convergence interface {
 	Subscribe() (changes <-chan struct{}, cancel func())
 }
 
+// Health tells how the workloads of the modules in force are doing
+// (*status.Writer, the one judge of readiness). HealthChanges signals
+// (coalesced) every change of Health until cancel is called.
+type Health interface {
+	Health() map[string]module.Health
+	HealthChanges() (changes <-chan struct{}, cancel func())
+}
+
 // ConfigSource is the accepted configuration (*configstore.Store).
 type ConfigSource interface {
 	Current() configstore.Snapshot
@@ -130,8 +138,9 @@ const (
 // BuiltinVersion labels the built-in bundle in release_info.
 const BuiltinVersion = "built-in"
 
-// Deps are the Updater's collaborators. Open, Clock, ConfigChanges and
-// Restoring may be nil (bundle.Open, clock.RealClock, no signal, nothing).
+// Deps are the Updater's collaborators. Open, Clock, ConfigChanges,
+// Restoring and Health may be nil (bundle.Open, clock.RealClock, no signal,
+// nothing, releases not gated on workloads).
 type Deps struct {
 	Namespace   string
 	Releases    Releases
@@ -154,6 +163,8 @@ type Deps struct {
 	// once Restore returns a bundle. It is called from Restore's goroutine.
 	Restoring func(err error)
 	Log       *slog.Logger
+	// Health gates a release on the workloads of its modules (see watch).
+	Health Health
 }
 
 // restoreFailed starts the Deployed release's message while Restore
@@ -564,7 +575,7 @@ func (u *Updater) apply(ctx context.Context, s Settings, src Source, rel *Releas
 	if s.Timeout > 0 {
 		timeout = s.Timeout
 	}
-	err = u.watch(ctx, retries, timeout)
+	err = u.watch(ctx, retries, timeout, func(msg string) { u.setStatus(ctx, rel, PhasePending, msg) })
 	if ctx.Err() != nil {
 		return // the release stays Pending; a restart comes back on the previous one
 	}

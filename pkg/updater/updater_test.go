@@ -693,3 +693,102 @@ func TestNextCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthGatesTheRelease(t *testing.T) {
+	ctx := context.Background()
+	const (
+		waiting  = "Deployment web/web: 0/1 ready"
+		timedOut = "Deployment web/web not ready after 2m0s: 0/1 ready; pod web-1: Unschedulable: 0/1 nodes are available"
+	)
+	tests := []struct {
+		name string
+		mark string
+		// health of demo while the release is watched; then, when ready is
+		// set, what it turns to.
+		health module.Health
+		then   *module.Health
+		// pending is the release's message while the watch waits.
+		pending string
+		want    []string
+		msg     string
+	}{
+		{
+			name:   "converged with a workload waiting: Deployed once it is ready",
+			health: module.Health{Waiting: []string{waiting}}, then: &module.Health{},
+			pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want:    []string{"v2.0.0 Superseded", "v3.0.0 Deployed"},
+		},
+		{
+			name:   "a workload timed out: rolled back, naming it",
+			health: module.Health{Waiting: []string{waiting}}, then: &module.Health{Failed: []string{timedOut}},
+			pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want:    []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:     "rolled back to v2.0.0: module demo: " + timedOut,
+		},
+		{
+			name:   "ready only for an older revision: not trusted, the rollback timeout passes",
+			health: module.Health{Revision: 7}, pending: "converged, waiting for workloads: module demo: workloads not judged yet",
+			want: []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:  "rolled back to v2.0.0: not converged within 2s: module demo: workloads not judged yet",
+		},
+		{
+			name:   "still waiting at the rollback timeout: rolled back, naming it",
+			health: module.Health{Waiting: []string{waiting}}, pending: "converged, waiting for workloads: module demo: waiting for " + waiting,
+			want: []string{"v2.0.0 Deployed", "v3.0.0 RolledBack"},
+			msg:  "rolled back to v2.0.0: not converged within 2s: module demo: waiting for " + waiting,
+		},
+		{
+			name: "a module whose chart opts out is not gated", mark: "UNGATED",
+			health: module.Health{Failed: []string{timedOut}},
+			want:   []string{"v2.0.0 Superseded", "v3.0.0 Deployed"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.start()
+			s := w.settings(stable)
+			w.publish("two", "v2.0.0", []string{"stable"})
+			w.u.check(ctx, s)
+			var marks []string
+			if tt.mark != "" {
+				marks = append(marks, tt.mark)
+			}
+			w.publish("three", "v3.0.0", []string{"stable"}, marks...)
+			w.health.set(tt.health)
+
+			set := w.clock.TimersOf(2 * time.Second)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				w.u.check(ctx, s)
+			}()
+			if tt.mark == "" {
+				// The watch waits: the release is not Deployed yet.
+				if !w.awaitTimers(2*time.Second, set+1) || !w.clock.Await(func() bool { return w.health.subscribers() > 0 }) {
+					t.Fatal("the watch did not start")
+				}
+				// The watch tells the release what it waits for.
+				for until := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+					got := w.releases.byVersion(t, "v3.0.0")
+					if got.Phase == PhasePending && got.Message == tt.pending {
+						break
+					}
+					if time.Now().After(until) {
+						t.Fatalf("while the workloads are not judged ready: %s %q, want Pending %q", got.Phase, got.Message, tt.pending)
+					}
+				}
+				if tt.then != nil {
+					w.health.set(*tt.then)
+				} else {
+					w.clock.Step(2 * time.Second)
+				}
+			}
+			<-done
+			w.wantPhases(tt.want...)
+			if got := w.releases.byVersion(t, "v3.0.0").Message; tt.msg != "" && got != tt.msg {
+				t.Errorf("message = %q, want %q", got, tt.msg)
+			}
+		})
+	}
+}
