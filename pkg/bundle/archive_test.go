@@ -385,3 +385,82 @@ func TestUnpackRefusesAbsurdSizes(t *testing.T) {
 		t.Errorf("the huge entry was created: %v", err)
 	}
 }
+
+// FuzzUnpack: whatever the layer holds, Unpack either fails or leaves
+// only directories, regular files and links resolving inside the target;
+// and in both cases nothing beside the target (the parent's mode, a
+// sibling directory) has changed. The input is a tar stream, gzipped here
+// so that mutations reach the tar reader, or a gzip stream passed as it is
+// (the bombs of the seed corpus, testdata/fuzz/FuzzUnpack, whose file
+// names say what each holds). Smaller limits keep each run cheap.
+func FuzzUnpack(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		layer := data
+		if !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
+			layer = gzipBytes(t, data)
+		}
+		parent, dst := sandbox(t)
+		before := outside(t, parent)
+		err := bundle.UnpackWithLimits(bytes.NewReader(layer), dst, 1<<20, 4<<20, 256)
+		if diff := cmp.Diff(before, outside(t, parent)); diff != "" {
+			t.Fatalf("Unpack (error %v) changed what is outside the target (-before +after):\n%s", err, diff)
+		}
+		if err == nil {
+			checkUnpacked(t, dst)
+		}
+	})
+}
+
+// checkUnpacked fails unless dst holds only directories (writable by
+// their owner), regular files without setuid, setgid or sticky bits, and
+// symbolic links that resolve inside dst.
+func checkUnpacked(t *testing.T, dst string) {
+	t.Helper()
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	err = filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dst {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, p)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		mode := info.Mode()
+		switch {
+		case mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0:
+			t.Errorf("%s has mode %s", rel, mode)
+		case mode&fs.ModeSymlink != 0:
+			if _, err := root.Stat(rel); err != nil {
+				t.Errorf("link %s does not resolve inside the target: %v", rel, err)
+			}
+		case mode.IsDir():
+			if mode.Perm()&0o700 != 0o700 {
+				t.Errorf("directory %s has mode %s", rel, mode)
+			}
+		case !mode.IsRegular():
+			t.Errorf("%s is a %s", rel, mode.Type())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gzipBytes(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
