@@ -23,6 +23,13 @@ const (
 	maxEntries       = 100_000
 )
 
+// Limits of one entry's name (and link target), so that checking and
+// resolving it stays cheap: a tar name can be a megabyte of "a/a/a/…".
+const (
+	maxNameBytes = 4096
+	maxNameDepth = 64
+)
+
 // epoch is the modification time of every packed entry: the same directory
 // always packs to the same bytes, so a re-push of unchanged content keeps
 // its layer digest.
@@ -134,9 +141,11 @@ func packEntry(tw *tar.Writer, root, p, rel string, d fs.DirEntry) error {
 // are dangling or resolve outside dir once the whole stream is unpacked
 // (chains of links included), hard links and special files; and, also with
 // ErrUnsafePath, streams of more than 1 GiB of file content, 2 GiB
-// uncompressed or 100,000 entries. Permission bits are kept (without
-// setuid, setgid and sticky bits); directories stay writable by their
-// owner. On error dir may hold part of the stream: the caller removes it.
+// uncompressed or 100,000 entries, and names or link targets longer than
+// 4096 bytes or more than 64 directories deep. Permission bits are kept
+// (without setuid, setgid and sticky bits); directories stay writable by
+// their owner. On error dir may hold part of the stream: the caller
+// removes it.
 func Unpack(r io.Reader, dir string) error {
 	return unpack(r, dir, limits{content: maxUnpackedBytes, stream: maxStreamBytes, entries: maxEntries})
 }
@@ -161,7 +170,7 @@ func unpack(r io.Reader, dir string, lim limits) error {
 	defer zr.Close()
 	stream := &cappedReader{r: zr, limit: lim.stream, left: lim.stream}
 	tr := tar.NewReader(stream)
-	u := unpacker{root: root, lim: lim}
+	u := unpacker{root: root, lim: lim, dirs: map[string]bool{}}
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -190,8 +199,9 @@ func unpack(r io.Reader, dir string, lim limits) error {
 type unpacker struct {
 	root  *os.Root
 	lim   limits
-	total int64    // file content written so far
-	links []string // symbolic links made, slash-separated names
+	total int64           // file content written so far
+	links []string        // symbolic links made, slash-separated names
+	dirs  map[string]bool // directories seen to be real ones (they stay so: nothing is ever replaced)
 }
 
 func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
@@ -201,6 +211,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	}
 	if !filepath.IsLocal(filepath.FromSlash(name)) {
 		return fmt.Errorf("%w: entry %q leaves the bundle directory", ErrUnsafePath, hdr.Name)
+	}
+	if len(hdr.Name) > maxNameBytes || len(hdr.Linkname) > maxNameBytes || strings.Count(name, "/") >= maxNameDepth {
+		return fmt.Errorf("%w: entry %.64q: name or link target longer than %d bytes or deeper than %d directories", ErrUnsafePath, name, maxNameBytes, maxNameDepth)
 	}
 	mode := fs.FileMode(hdr.Mode).Perm()
 	switch hdr.Typeflag {
@@ -311,6 +324,9 @@ func (u *unpacker) checkParents(name string) error {
 	parts := strings.Split(name, "/")
 	for i := 1; i < len(parts); i++ {
 		parent := strings.Join(parts[:i], "/")
+		if u.dirs[parent] {
+			continue
+		}
 		info, err := u.root.Lstat(parent)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -324,6 +340,7 @@ func (u *unpacker) checkParents(name string) error {
 		if !info.IsDir() {
 			return fmt.Errorf("%w: entry %q is below %q, which is not a directory", ErrUnsafePath, name, parent)
 		}
+		u.dirs[parent] = true
 	}
 	return nil
 }

@@ -345,6 +345,10 @@ func TestUnpackLimits(t *testing.T) {
 		{"entries at the limit", files(10, 1), false},
 		{"entries over the limit", files(11, 1), true},
 		{"stream over the limit in headers alone", longDirs(8), true},
+		{"a name 64 directories deep", []entry{{name: strings.Repeat("a/", 64) + "f", typ: tar.TypeReg}}, true},
+		{"a name 63 directories deep", []entry{{name: strings.Repeat("a/", 63) + "f", typ: tar.TypeReg}}, false},
+		{"a name longer than 4096 bytes", []entry{{name: strings.Repeat("a", 4097), typ: tar.TypeReg}}, true},
+		{"a link target longer than 4096 bytes", []entry{{name: "l", typ: tar.TypeSymlink, linkname: strings.Repeat("./", 2049)}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
