@@ -39,8 +39,9 @@ var epoch = time.Unix(0, 0)
 // regular files and symbolic links that stay inside dir, with their
 // permission bits, in lexical order, with zeroed times and owners. .git
 // directories are left out. A symbolic link that points outside dir or to
-// nothing, or any other kind of file (device, socket, pipe), is an error
-// (ErrUnsafePath for the link); nothing useful was written then.
+// nothing, a name Unpack would find too long or too deep, or any other kind
+// of file (device, socket, pipe), is an error (ErrUnsafePath for the link
+// and the name); nothing useful was written then.
 func Pack(dir string, w io.Writer) error {
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -92,6 +93,9 @@ func packEntry(tw *tar.Writer, root, p, rel string, d fs.DirEntry) error {
 		return err
 	}
 	hdr := &tar.Header{Name: rel, Mode: int64(info.Mode().Perm()), ModTime: epoch}
+	if err := checkNameLimits(rel+"/", ""); err != nil { // as a directory entry, the longest
+		return err
+	}
 	switch {
 	case info.Mode().IsDir():
 		hdr.Typeflag, hdr.Name = tar.TypeDir, rel+"/"
@@ -102,6 +106,9 @@ func packEntry(tw *tar.Writer, root, p, rel string, d fs.DirEntry) error {
 			return err
 		}
 		if err := checkLink(rel, target); err != nil {
+			return err
+		}
+		if err := checkNameLimits(rel, target); err != nil {
 			return err
 		}
 		resolved, err := filepath.EvalSymlinks(p)
@@ -212,8 +219,8 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	if !filepath.IsLocal(filepath.FromSlash(name)) {
 		return fmt.Errorf("%w: entry %q leaves the bundle directory", ErrUnsafePath, hdr.Name)
 	}
-	if len(hdr.Name) > maxNameBytes || len(hdr.Linkname) > maxNameBytes || strings.Count(name, "/") >= maxNameDepth {
-		return fmt.Errorf("%w: entry %.64q: name or link target longer than %d bytes or deeper than %d directories", ErrUnsafePath, name, maxNameBytes, maxNameDepth)
+	if err := checkNameLimits(hdr.Name, hdr.Linkname); err != nil {
+		return err
 	}
 	mode := fs.FileMode(hdr.Mode).Perm()
 	switch hdr.Typeflag {
@@ -384,6 +391,17 @@ func (c *cappedReader) exceeded() bool { return c.left < 0 }
 
 func (c *cappedReader) err() error {
 	return fmt.Errorf("%w: more than %d bytes uncompressed", ErrUnsafePath, c.limit)
+}
+
+// checkNameLimits refuses an entry whose name or link target is longer
+// than maxNameBytes or more than maxNameDepth directories deep.
+func checkNameLimits(name, linkname string) error {
+	for _, p := range []string{name, linkname} {
+		if len(p) > maxNameBytes || strings.Count(p, "/") >= maxNameDepth {
+			return fmt.Errorf("%w: entry %.64q: name or link target longer than %d bytes or deeper than %d directories", ErrUnsafePath, name, maxNameBytes, maxNameDepth)
+		}
+	}
+	return nil
 }
 
 // checkLink refuses a link at name (slash-separated, relative to the

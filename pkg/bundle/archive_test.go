@@ -110,6 +110,19 @@ func TestPackRefusesDanglingLinks(t *testing.T) {
 	}
 }
 
+// TestPackRefusesTooDeepNames: Unpack would refuse the bundle, so Pack
+// does not publish it.
+func TestPackRefusesTooDeepNames(t *testing.T) {
+	src := testBundle(t, "v1")
+	if err := os.MkdirAll(filepath.Join(src, strings.Repeat("d/", 64)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := bundle.Pack(src, &bytes.Buffer{})
+	if !errors.Is(err, bundle.ErrUnsafePath) {
+		t.Fatalf("Pack = %v, want ErrUnsafePath", err)
+	}
+}
+
 type entry struct {
 	name     string
 	typ      byte
@@ -348,7 +361,8 @@ func TestUnpackLimits(t *testing.T) {
 		{"a name 64 directories deep", []entry{{name: strings.Repeat("a/", 64) + "f", typ: tar.TypeReg}}, true},
 		{"a name 63 directories deep", []entry{{name: strings.Repeat("a/", 63) + "f", typ: tar.TypeReg}}, false},
 		{"a name longer than 4096 bytes", []entry{{name: strings.Repeat("a", 4097), typ: tar.TypeReg}}, true},
-		{"a link target longer than 4096 bytes", []entry{{name: "l", typ: tar.TypeSymlink, linkname: strings.Repeat("./", 2049)}}, true},
+		{"a link target longer than 4096 bytes", []entry{{name: "l", typ: tar.TypeSymlink, linkname: strings.Repeat("a", 4097)}}, true},
+		{"a link target 64 directories deep", []entry{{name: "l", typ: tar.TypeSymlink, linkname: strings.Repeat("./", 64)}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
