@@ -93,7 +93,11 @@ func packEntry(tw *tar.Writer, root, p, rel string, d fs.DirEntry) error {
 		return err
 	}
 	hdr := &tar.Header{Name: rel, Mode: int64(info.Mode().Perm()), ModTime: epoch}
-	if err := checkNameLimits(rel+"/", ""); err != nil { // as a directory entry, the longest
+	entryName := rel
+	if info.Mode().IsDir() {
+		entryName += "/"
+	}
+	if err := checkNameLimits(entryName, ""); err != nil {
 		return err
 	}
 	switch {
