@@ -13,8 +13,9 @@ var (
 	// digest; it was tampered with or corrupted on the way.
 	ErrDigestMismatch = errors.New("digest mismatch")
 	// ErrUnsafePath: an archive entry or link would leave the bundle
-	// directory, or the archive holds something that is not a directory,
-	// regular file or symbolic link.
+	// directory, a link is dangling, the archive holds something that is
+	// not a directory, regular file or symbolic link, or it exceeds
+	// Unpack's limits.
 	ErrUnsafePath = errors.New("unsafe path in bundle")
 	// ErrNotFound: the channel (tag) or digest does not exist in the source.
 	ErrNotFound = errors.New("not found")

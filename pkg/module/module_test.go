@@ -239,6 +239,14 @@ func TestLoadRefusesInvalidBundles(t *testing.T) {
 			alsoIs: schema.ErrInvalidSchema,
 		},
 		{
+			name: "a secret under list items, which would land in the ConfigMap",
+			files: []moduletest.File{
+				moduletest.Text("modules/010-foo/openapi/config-values.yaml", "type: object\nproperties:\n  users:\n    type: array\n    items:\n      type: object\n      properties:\n        password: {type: string, x-secret: true}\n"),
+			},
+			want:   []string{"module foo: ", "<root>/modules/010-foo/openapi/config-values.yaml:8: properties.users.items.properties.password.x-secret is only supported"},
+			alsoIs: schema.ErrInvalidSchema,
+		},
+		{
 			name: "an invalid global schema",
 			files: []moduletest.File{
 				moduletest.Text("global-hooks/openapi/values.yaml", "type: object\nproperties: [discovery]\n"),

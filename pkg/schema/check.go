@@ -129,7 +129,7 @@ func checkKeyword(key string, v any, path []string, out *[]problem) {
 		if f, ok := v.(float64); !ok || f < 0 || f != math.Trunc(f) {
 			bad("must be a non-negative integer, got %s", describeKind(v))
 		}
-	case "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "nullable", "readOnly", "writeOnly", "deprecated":
+	case "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "nullable", "readOnly", "writeOnly", "deprecated", "x-secret":
 		if _, ok := v.(bool); !ok {
 			bad("must be true or false, got %s", values.KindOf(v))
 		}

@@ -31,9 +31,13 @@ type Schema struct {
 // values of the right kind, type names are JSON types, patterns compile, and
 // every default satisfies the schema it belongs to. $ref may only point
 // inside the document ("#/definitions/port"); references are replaced by
-// what they point to at load, and circular ones are refused. Vendor
-// extensions (x-examples, x-secret, x-extend, x-doc-*) and unknown keywords
-// are kept as they are. Errors wrap ErrInvalidSchema and list every problem
+// what they point to at load, and circular ones are refused. x-secret: true
+// is accepted only where SecretPaths lists it: on properties reached from
+// the root through properties (not on the root, nor below items,
+// additionalProperties, patternProperties, allOf, anyOf, oneOf or not,
+// where the value would not be stored in the Secret). Vendor extensions
+// (x-examples, x-secret, x-extend, x-doc-*) and unknown keywords are kept
+// as they are. Errors wrap ErrInvalidSchema and list every problem
 // as "file:line: keyword.path what was expected".
 //
 // On load, every object schema that declares properties and does not set
@@ -68,6 +72,10 @@ func Load(file string, data []byte) (*Schema, error) {
 	}
 
 	resolved, problems := resolveRefs(doc)
+	if len(problems) > 0 {
+		return nil, schemaError(file, lines, problems)
+	}
+	checkSecrets(resolved, nil, false, &problems)
 	if len(problems) > 0 {
 		return nil, schemaError(file, lines, problems)
 	}
