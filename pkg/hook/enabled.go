@@ -3,7 +3,6 @@ package hook
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -34,11 +33,17 @@ func (r *Runner) Enabled(ctx context.Context, module, path string, vals, configV
 	if err := r.exec(ctx, module+"/enabled", "enabled", path, nil, env, nil); err != nil {
 		return false, "", err
 	}
-	data, err := os.ReadFile(result)
+	data, err := readResult(result, "MODULE_ENABLED_RESULT", r.cfg.FileLimit)
 	if err != nil {
+		return false, "", err
+	}
+	if data == nil {
 		return false, "", fmt.Errorf("%w: %s wrote nothing to MODULE_ENABLED_RESULT", ErrBadOutput, path)
 	}
-	why, _ := os.ReadFile(reason)
+	why, err := readResult(reason, "MODULE_ENABLED_REASON", r.cfg.FileLimit)
+	if err != nil {
+		return false, "", err
+	}
 	switch v := strings.TrimSpace(string(data)); v {
 	case "true":
 		return true, strings.TrimSpace(string(why)), nil

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/deckhouse/deckhouse/pkg/metrics-storage/operation"
 	sdkpkg "github.com/deckhouse/module-sdk/pkg"
@@ -42,9 +44,13 @@ const (
 
 type runFiles struct {
 	dir   string
+	lock  *os.File // holds the run directory's lock until remove
 	paths map[string]string
 }
 
+// newRunFiles makes a run directory (named as runDirName matches) and
+// locks it for the run, so that RemoveLeftovers of any process leaves it
+// alone.
 func newRunFiles(tmpDir string) (*runFiles, error) {
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create hook tmp dir: %w", err)
@@ -55,7 +61,12 @@ func newRunFiles(tmpDir string) (*runFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create hook run dir: %w", err)
 	}
-	f := &runFiles{dir: dir, paths: map[string]string{}}
+	lock, err := lockRunDir(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("create hook run dir: %w", err)
+	}
+	f := &runFiles{dir: dir, lock: lock, paths: map[string]string{}}
 	for env, name := range map[string]string{
 		envBindingContext:    "binding_context.json",
 		envValues:            "values.json",
@@ -78,7 +89,10 @@ func (f *runFiles) env() []string {
 	return out
 }
 
-func (f *runFiles) remove() { _ = os.RemoveAll(f.dir) }
+func (f *runFiles) remove() {
+	_ = os.RemoveAll(f.dir)
+	_ = f.lock.Close()
+}
 
 func (f *runFiles) writeInputs(in Input) error {
 	contexts := in.Contexts
@@ -104,15 +118,12 @@ func (f *runFiles) writeInputs(in Input) error {
 
 // readOutputs parses every result file; the first unusable one fails the
 // whole run so that nothing is half-applied.
-func (f *runFiles) readOutputs(h *Hook) (Output, error) {
+func (f *runFiles) readOutputs(h *Hook, limit int64) (Output, error) {
 	var out Output
 	var err error
 	read := func(env string) ([]byte, error) {
-		data, err := os.ReadFile(f.paths[env])
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: read %s: %v", ErrBadOutput, env, err)
-		}
-		return bytes.TrimSpace(data), nil
+		data, err := readResult(f.paths[env], env, limit)
+		return bytes.TrimSpace(data), err
 	}
 	for _, p := range []struct {
 		env string
@@ -127,8 +138,8 @@ func (f *runFiles) readOutputs(h *Hook) (Output, error) {
 			return Output{}, fmt.Errorf("%w: %s: %w", ErrBadOutput, p.env, err)
 		}
 		for i, op := range patch {
-			if op.Root() != h.ValuesKey {
-				return Output{}, fmt.Errorf("%w: %s: operation %d (%s %s): a %s hook may only patch /%s/…", ErrBadOutput, p.env, i, op.Op, op.Path, hookKind(h), h.ValuesKey)
+			if !withinKey(op, h.ValuesKey) {
+				return Output{}, fmt.Errorf("%w: %s: operation %d (%s): a %s hook may only patch /%s/… and copy or move only from there", ErrBadOutput, p.env, i, describe(op), hookKind(h), h.ValuesKey)
 			}
 		}
 		*p.dst = patch
@@ -156,6 +167,55 @@ func (f *runFiles) readOutputs(h *Hook) (Output, error) {
 		}
 	}
 	return out, nil
+}
+
+// withinKey reports whether op reads and writes only the section of the
+// values key: its path, and for copy and move also the path it takes the
+// value from, as copying from another section would let a hook disclose
+// that section (another module's secret copied into a plain field).
+func withinKey(op values.Operation, key string) bool {
+	if op.Root() != key {
+		return false
+	}
+	if op.Op == "copy" || op.Op == "move" {
+		return values.Operation{Path: op.From}.Root() == key
+	}
+	return true
+}
+
+// describe names an operation in errors: "add /a/b", "copy /a/b from /c".
+func describe(op values.Operation) string {
+	if op.From != "" {
+		return op.Op + " " + op.Path + " from " + op.From
+	}
+	return op.Op + " " + op.Path
+}
+
+// readResult reads a file a hook run wrote; name is how the hook knows it
+// (VALUES_JSON_PATCH_PATH). A missing file is empty. It reads at most
+// limit+1 bytes, so a hook cannot make the operator hold a file of any
+// size, and refuses a file larger than limit or not a regular file (a
+// FIFO or a device would never end). Errors wrap ErrBadOutput.
+func readResult(path, name string, limit int64) ([]byte, error) {
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %v", ErrBadOutput, name, err)
+	}
+	defer file.Close()
+	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadOutput, name)
+	}
+	data, err := io.ReadAll(io.LimitReader(file, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %v", ErrBadOutput, name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s is larger than the limit of %s bytes (--hook-file-limit)", ErrBadOutput, name, sizeString(limit))
+	}
+	return data, nil
 }
 
 func hookKind(h *Hook) string {

@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,9 +48,20 @@ type Config struct {
 	// drained and dropped with one warning.
 	LogLimit int
 	// Env adds KEY=value variables to every hook's environment (after the
-	// operator's own), for example KUBECONFIG for kubectl in hooks when the
-	// operator runs outside the cluster.
+	// ones passed from the operator's own, so it wins), for example
+	// KUBECONFIG for kubectl in hooks when the operator runs outside the
+	// cluster.
 	Env []string
+	// PassEnv names variables of the operator's environment that hooks get
+	// besides the fixed set (see passedEnv); any other variable of the
+	// operator, such as a secret added to its Deployment, is not passed.
+	PassEnv []string
+	// FileLimit caps, in bytes, each file the operator reads from a hook
+	// run (values, config values and Kubernetes patches, metrics, the
+	// enabled script's result and reason) and the `--config` output it
+	// keeps. A larger one fails the run naming the file and the limit; at
+	// most FileLimit+1 bytes of it are read.
+	FileLimit int64
 	// MemoryLimit, when positive, caps the data memory (RLIMIT_DATA: heap
 	// and private writable mappings, not reserved address space) of each
 	// hook process in bytes; an allocation beyond it fails in the hook,
@@ -64,7 +77,15 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TmpDir, "tmp-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_TMP_DIR"), filepath.Join(os.TempDir(), "addon-operator")), "directory for hook input and output files (env ADDON_OPERATOR_TMP_DIR)")
 	fs.IntVar(&c.LogLimit, "hook-log-limit", 1<<20, "bytes of hook stdout/stderr logged per run; the rest is dropped")
 	fs.Var((*byteSize)(&c.MemoryLimit), "hook-memory-limit", "data memory limit of each hook process, e.g. 512Mi or 1Gi (RLIMIT_DATA); 0 means no limit")
+	c.FileLimit = DefaultFileLimit
+	fs.Var((*byteSize)(&c.FileLimit), "hook-file-limit", "largest result file (patches, metrics, enabled result) or --config output read from a hook, e.g. 16Mi; a larger one fails the run")
+	fs.Var(envNames{&c.PassEnv}, "hook-env", "names of the operator's environment variables passed to hooks besides the fixed set (PATH, HOME, …); repeatable or comma-separated")
 }
+
+// DefaultFileLimit is the default of Config.FileLimit (--hook-file-limit):
+// far above what a hook writes (a values patch of a few KiB), far below
+// what would threaten the operator's memory.
+const DefaultFileLimit = 16 << 20
 
 // byteSize is a flag value in bytes written as a Kubernetes quantity
 // ("512Mi", "1G", "1048576").
@@ -85,12 +106,18 @@ func (b *byteSize) Set(s string) error {
 	return nil
 }
 
+// sizeString writes n bytes as a flag would take them ("16Mi").
+func sizeString(n int64) string {
+	return resource.NewQuantity(n, resource.BinarySI).String()
+}
+
 // Runner executes hook processes. It is safe for concurrent use; each run
 // has its own files.
 type Runner struct {
 	cfg   Config
 	log   *slog.Logger
 	clock clock.Clock
+	env   []string // every hook's environment before the run's own variables
 
 	mu      sync.Mutex
 	running map[int]struct{} // process groups of the runs in progress
@@ -126,7 +153,12 @@ func NewRunner(cfg Config, log *slog.Logger, opts ...RunnerOption) *Runner {
 	if cfg.LogLimit <= 0 {
 		cfg.LogLimit = 1 << 20
 	}
-	r := &Runner{cfg: cfg, log: log, clock: clock.RealClock{}, running: map[int]struct{}{}}
+	if cfg.FileLimit <= 0 {
+		cfg.FileLimit = DefaultFileLimit
+	}
+	// Reads take FileLimit+1 bytes to tell a file over the limit.
+	cfg.FileLimit = min(cfg.FileLimit, math.MaxInt64-1)
+	r := &Runner{cfg: cfg, log: log, clock: clock.RealClock{}, env: hookEnv(os.Environ(), cfg.PassEnv, cfg.Env), running: map[int]struct{}{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -199,7 +231,7 @@ func (r *Runner) Run(ctx context.Context, h *Hook, in Input) (Output, error) {
 	if err := r.exec(ctx, h.Name, in.Binding, h.Path, nil, files.env(), nil); err != nil {
 		return Output{}, err
 	}
-	return files.readOutputs(h)
+	return files.readOutputs(h, r.cfg.FileLimit)
 }
 
 // exec runs one process in the executable's directory with its own process
@@ -211,13 +243,15 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 
 	cmd := exec.Command(path, args...)
 	cmd.Dir = filepath.Dir(path)
-	cmd.Env = append(append(os.Environ(), r.cfg.Env...), env...)
+	cmd.Env = slices.Concat(r.env, env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	log := r.log.With("hook", name, "binding", binding)
 	out := newLogWriter(log, "stdout", r.cfg.LogLimit)
 	errOut := newLogWriter(log, "stderr", r.cfg.LogLimit)
+	var captured *limitedBuffer
 	if stdout != nil {
-		cmd.Stdout = &limitedBuffer{buf: stdout, limit: 4 << 20}
+		captured = &limitedBuffer{buf: stdout, limit: r.cfg.FileLimit}
+		cmd.Stdout = captured
 	} else {
 		cmd.Stdout = out
 	}
@@ -269,6 +303,9 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 		}
 		return fmt.Errorf("run %s: %w", path, err)
 	}
+	if captured != nil && captured.over {
+		return fmt.Errorf("%w: %s --config printed more than %s bytes (--hook-file-limit)", ErrInvalidConfig, path, sizeString(r.cfg.FileLimit))
+	}
 	if stdout != nil && stdout.Len() == 0 {
 		return fmt.Errorf("%w: %s --config printed nothing", ErrInvalidConfig, path)
 	}
@@ -290,19 +327,22 @@ func (r *Runner) bound(pid int) error {
 	return nil
 }
 
-// limitedBuffer keeps at most limit bytes and drops the rest.
+// limitedBuffer keeps at most limit bytes, drops the rest and records
+// that it did.
 type limitedBuffer struct {
 	buf   *bytes.Buffer
-	limit int
+	limit int64
+	over  bool
 }
 
+// Write never fails: the rest of the output is drained so that the
+// process is not blocked on a full pipe.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.limit - b.buf.Len(); room > 0 {
-		if len(p) > room {
-			b.buf.Write(p[:room])
-		} else {
-			b.buf.Write(p)
-		}
+	keep := p
+	if room := b.limit - int64(b.buf.Len()); int64(len(p)) > room {
+		b.over = true
+		keep = p[:max(room, 0)]
 	}
+	b.buf.Write(keep)
 	return len(p), nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dlog "github.com/deckhouse/deckhouse/pkg/log"
@@ -88,15 +89,52 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.Hook.Env = append(cfg.Hook.Env, "KUBECONFIG="+abs)
 	}
 	runner := hook.NewRunner(cfg.Hook, log)
-	hooks, err := loadHooks(ctx, runner, bundle)
-	if err != nil {
-		return err
+	// Run directories of hooks cut short when the last process was killed
+	// hold values with secrets.
+	if n, err := runner.RemoveLeftovers(); err != nil {
+		log.Warn("hook run files left by an earlier process not removed", "error", err)
+	} else if n > 0 {
+		log.Info("removed hook run files left by an earlier process", "run_dirs", n)
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 	hookMetrics := prometheus.NewRegistry()
+
+	var leader leaderState
+	if !cfg.HA.Enabled {
+		// Without election this replica leads from the start: it is not
+		// ready before its first converge, also while runLeader sets up.
+		leader.lead(make(chan struct{}))
+	}
+	var started atomic.Bool
+	srv := server.New(cfg.Server, reg, hookMetrics, func() error {
+		if !started.Load() {
+			return errStarting
+		}
+		return leader.ready()
+	}, log)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	// /healthz answers while the hooks print their configurations, which
+	// takes up to --hook-timeout for one hook: the startup probe waits for
+	// the listener only, /readyz for all of the start.
+	g.Go(func() error { return srv.Start(ctx) })
+	// stop ends what runs so far and returns the error that ended it, or
+	// err.
+	stop := func(err error) error {
+		cancel()
+		if werr := g.Wait(); werr != nil {
+			return werr
+		}
+		return err
+	}
+	hooks, err := loadHooks(ctx, runner, bundle)
+	if err != nil {
+		return stop(err)
+	}
 
 	// The config store (leader only) and the webhook (every replica) share
 	// the schemas: the leader's bundle in force, a follower's Deployed
@@ -107,22 +145,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var follower *releaseFollower
 	if cfg.Webhook.Enabled {
 		if wh, err = newWebhook(cfg, restCfg, schemas, log); err != nil {
-			return err
+			return stop(err)
 		}
 		if cfg.HA.Enabled {
 			if follower, err = newFollower(cfg, restCfg, schemas, bundle, log); err != nil {
-				return err
+				return stop(err)
 			}
 		}
 	}
 
-	var leader leaderState
-	if !cfg.HA.Enabled {
-		// Without election this replica leads from the start: it is not
-		// ready before its first converge, also while runLeader sets up.
-		leader.lead(make(chan struct{}))
-	}
-	srv := server.New(cfg.Server, reg, hookMetrics, leader.ready, log)
 	dbg := debug.NewServer(cfg.Debug, log)
 	work := func(ctx context.Context) error {
 		return runLeader(ctx, process{
@@ -134,12 +165,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var lock resourcelock.Interface
 	if cfg.HA.Enabled {
 		if lock, err = newLeaseLock(cfg.HA, restCfg, cfg.Store.Namespace); err != nil {
-			return err
+			return stop(err)
 		}
 	}
 
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Start(ctx) })
 	g.Go(func() error { return dbg.Start(ctx) })
 	g.Go(func() error { return m.Start(ctx) })
 	if wh != nil {
@@ -160,9 +189,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	} else {
 		g.Go(func() error { return work(ctx) })
 	}
+	started.Store(true)
 	log.Info("operator started", "namespace", cfg.Store.Namespace, "modules", len(bundle.Modules), "global_hooks", len(hooks.GlobalHooks), "ha", cfg.HA.Enabled)
 	return g.Wait()
 }
+
+// errStarting: /readyz before every part of the process has started (the
+// hooks print their configurations first).
+var errStarting = errors.New("starting: loading hooks")
 
 // process holds the parts every replica builds once, before and whether or
 // not it leads; runLeader builds the rest from them.

@@ -39,7 +39,7 @@ func TestWriteBundleLoads(t *testing.T) {
 				t.Fatalf("%d modules, want %d", len(b.Modules), tc.modules)
 			}
 			orders := map[int]bool{}
-			r := hook.NewRunner(hook.Config{TmpDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+			r := hook.NewRunner(hook.Config{TmpDir: t.TempDir(), PassEnv: []string{EnvWatchNamespace}}, slog.New(slog.DiscardHandler))
 			for i, m := range b.Modules {
 				orders[m.Order] = true
 				if m.Name != ModuleName(i+1) || m.ValuesKey != ModuleKey(i+1) {

@@ -39,8 +39,8 @@ type Options struct {
 	Kubeconfig string
 	Namespace  string
 	BundleDir  string
-	// Env adds environment variables (KEY=value) for the operator and so
-	// for its hooks.
+	// Env adds environment variables (KEY=value) for the operator and, as
+	// Start names them in --hook-env, for its hooks.
 	Env []string
 	// Args adds flags.
 	Args []string
@@ -88,6 +88,9 @@ func Start(t testing.TB, opts Options) *Operator {
 		"--log-level", "debug",
 		"--debug-socket", filepath.Join(sockDir, "debug.socket"),
 	}, opts.Args...)
+	if names := envNames(opts.Env); names != "" {
+		args = append(args, "--hook-env", names)
+	}
 	cmd := exec.Command(opts.Binary, args...)
 	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.Stdout = f
@@ -112,6 +115,17 @@ func Start(t testing.TB, opts Options) *Operator {
 		}
 	})
 	return o
+}
+
+// envNames is the comma-separated names of KEY=value variables.
+func envNames(env []string) string {
+	var names []string
+	for _, kv := range env {
+		if name, _, ok := strings.Cut(kv, "="); ok {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // URL returns the operator's HTTP URL for path.
