@@ -60,7 +60,8 @@ const maxAncestors = 4096
 //     start. In the container the operator is PID 1, so a process a hook
 //     orphans is re-parented to the operator and stays a descendant.
 //
-// The operator's own process is admitted. Whatever cannot be read (the
+// The operator's own process is admitted; a peer in another pid namespace
+// (pid 0) is refused. Whatever cannot be read (the
 // peer or one of its parents exits meanwhile) refuses the peer: the CLI
 // retries.
 type peerRule struct {
@@ -78,6 +79,11 @@ func (r peerRule) admit(conn *net.UnixConn) (Peer, error) {
 	p := Peer{PID: int(cred.Pid), UID: int(cred.Uid)}
 	if p.PID == r.self {
 		return p, nil
+	}
+	if p.PID == 0 {
+		// The kernel reports pid 0 for a peer outside this pid namespace
+		// (a sidecar sharing the socket's volume): nothing can be checked.
+		return p, errors.New("the peer is in another pid namespace")
 	}
 	if p.UID != os.Getuid() && p.UID != 0 {
 		return p, fmt.Errorf("peer uid %d is not the operator's (%d) nor root", p.UID, os.Getuid())

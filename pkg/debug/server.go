@@ -78,7 +78,7 @@ type Server struct {
 type Option func(*Server)
 
 // WithHookGroups makes the server refuse peers in the process group of a
-// running hook (see Peer); the operator passes its *hook.Runner.
+// running hook (see NewServer); the operator passes its *hook.Runner.
 func WithHookGroups(g HookGroups) Option {
 	return func(s *Server) { s.rule.hooks = g }
 }
@@ -87,8 +87,10 @@ func WithHookGroups(g HookGroups) Option {
 const shutdownTimeout = 5 * time.Second
 
 // NewServer returns a server that answers "this replica is not the leader"
-// until Lead is called. It answers only peers that are not descendants of
-// this process (see peerRule): hooks get 403.
+// until Lead is called. It answers 403 to a peer that descends from this
+// process, is in a hook's process group (WithHookGroups), is in another pid
+// namespace or has a uid other than this process's or root's: hooks cannot
+// use the socket although they share the operator's uid.
 func NewServer(cfg Config, log *slog.Logger, opts ...Option) *Server {
 	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux(), rule: peerRule{self: os.Getpid(), proc: "/proc"}}
 	for _, o := range opts {
