@@ -128,6 +128,9 @@ type ApproveResult struct {
 	Release Release `json:"release"`
 	// AlreadyApproved: the release carried the annotation before.
 	AlreadyApproved bool `json:"alreadyApproved"`
+	// ApprovedBy is who the server saw at the other end of the socket,
+	// as recorded in the release's approved-by annotation.
+	ApprovedBy string `json:"approvedBy,omitempty"`
 }
 
 // ErrorResponse is the body of every non-200 answer.
@@ -153,6 +156,11 @@ const (
 	CodeUnknownRelease = "unknown_release"
 	// CodeNotPending: the release exists but is not Pending.
 	CodeNotPending = "not_pending"
+	// CodeForbidden: the caller is a hook, a process the operator started
+	// or another user (status 403; see Peer).
+	CodeForbidden = "forbidden"
+	// CodeBadRequest: a parameter is out of bounds (status 400).
+	CodeBadRequest = "bad_request"
 )
 
 func moduleStatus(s module.Status) ModuleStatus {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/seedops/addon-operator/pkg/updater"
 )
 
 // Exit codes of RunCLI.
@@ -33,9 +35,10 @@ type command struct {
 	summary string
 	// formats are the -o values, the default first; nil means no -o.
 	formats []string
-	// secrets and diff say whether --show-secrets and --diff apply.
-	secrets, diff bool
-	run           func(ctx context.Context, c *client, inv invocation) error
+	// secrets, diff and reason say whether --show-secrets, --diff and
+	// --reason apply.
+	secrets, diff, reason bool
+	run                   func(ctx context.Context, c *client, inv invocation) error
 }
 
 // invocation is a parsed command line.
@@ -44,6 +47,7 @@ type invocation struct {
 	format         string
 	showSecrets    bool
 	diff           bool
+	reason         string
 	now            time.Time
 	stdout, stderr io.Writer
 }
@@ -66,7 +70,7 @@ func commands() []command {
 		{group: "queue", name: "list", summary: "queues with their tasks: kind, module, hook, binding, attempts, state, last error", formats: tableFormats, run: runQueueList},
 		{group: "hook", name: "list", summary: "global and module hooks with their bindings", formats: tableFormats, run: runHookList},
 		{group: "release", name: "list", summary: "the release channel's releases of this operator: version, channel, phase, age, message", formats: tableFormats, run: runReleaseList},
-		{group: "release", name: "approve", args: []string{"VERSION"}, summary: "approve the Pending release of VERSION (Manual update mode); the operator applies it at once", run: runReleaseApprove},
+		{group: "release", name: "approve", args: []string{"VERSION"}, summary: "approve the Pending release of VERSION (Manual update mode); the operator applies it at once and records who approved", reason: true, run: runReleaseApprove},
 	}
 }
 
@@ -150,6 +154,9 @@ func parseCommand(cmd command, args []string, inv *invocation) (socket string, c
 	}
 	if cmd.diff {
 		fs.BoolVar(&inv.diff, "diff", false, "print a unified diff against the deployed release's manifest instead of the manifest")
+	}
+	if cmd.reason {
+		fs.StringVar(&inv.reason, "reason", "", "why, recorded on the release with who approved (the operator's audit log and the "+updater.AnnotationApprovalReason+" annotation)")
 	}
 	fs.Usage = func() { writeCommandUsage(fs.Output(), cmd, fs) }
 

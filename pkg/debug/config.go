@@ -17,14 +17,20 @@ type Config struct {
 }
 
 // DefaultSocket is $ADDON_OPERATOR_DEBUG_SOCKET, else
-// $TMPDIR/addon-operator/debug.socket (next to the hooks' temporary files).
-// The operator and the CLI use the same default, so a CLI run in the
-// operator's container finds the operator without flags.
+// $XDG_RUNTIME_DIR/addon-operator/debug.socket when XDG_RUNTIME_DIR is set,
+// else $TMPDIR/addon-operator-debug/debug.socket. Its directory is the
+// socket's own (the server creates it with mode 0700), not the hooks'
+// temporary directory ($TMPDIR/addon-operator) that every hook is given. The operator and the CLI use the same
+// default, so a CLI run in the operator's container finds the operator
+// without flags.
 func DefaultSocket() string {
 	if v := os.Getenv(SocketEnv); v != "" {
 		return v
 	}
-	return filepath.Join(os.TempDir(), "addon-operator", "debug.socket")
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "addon-operator", "debug.socket")
+	}
+	return filepath.Join(os.TempDir(), "addon-operator-debug", "debug.socket")
 }
 
 // BindFlags registers --debug-socket, defaulting to DefaultSocket.

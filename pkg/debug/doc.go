@@ -3,8 +3,12 @@
 // Helm would apply, queues and hooks.
 //
 // The operator side is a Server: an HTTP/JSON API on a unix socket (mode
-// 0600: whoever can open the socket may see secrets and approve releases,
-// so access to the socket is the only access control). The client side is
+// 0600, in a directory of its own: whoever can open the socket may see
+// secrets and approve releases). Hooks run as the operator's user, so the
+// server also checks each connection's peer credentials (SO_PEERCRED) and
+// answers 403 to a hook's process group and to any descendant of the
+// operator's process (see peerRule); approvals record the peer the kernel
+// reports, never what the client says. The client side is
 // RunCLI: the `module`, `global`, `queue`, `hook` and `release`
 // subcommands of the addon-operator binary, which talk to that socket.
 //
@@ -29,9 +33,10 @@
 //	/v1/queues                        []Queue
 //	/v1/hooks                         []Hook
 //	/v1/releases                      []Release
-//	POST /v1/releases/{version}/approve    ApproveResult
+//	POST /v1/releases/{version}/approve    ApproveResult (?reason=…)
 //
-// Errors are ErrorResponse with status 404 (unknown module or release), 409
+// Errors are ErrorResponse with status 403 (a refused peer), 400 (a reason
+// too long), 404 (unknown module or release), 409
 // (a release that is not Pending), 503 (not the leader, or no release
 // channels), 422 (the module cannot be rendered) or 500.
 //

@@ -159,8 +159,9 @@ type fakeReleases struct {
 	items      []updater.Release
 	listErr    error
 	approveErr error
-	// approved lists the names Approve was called with.
-	approved []string
+	// approved lists the names Approve was called with, approvals what.
+	approved  []string
+	approvals []updater.Approval
 }
 
 func (f *fakeReleases) List(context.Context) ([]updater.Release, error) {
@@ -172,13 +173,14 @@ func (f *fakeReleases) List(context.Context) ([]updater.Release, error) {
 	return slices.Clone(f.items), nil
 }
 
-func (f *fakeReleases) Approve(_ context.Context, name string) error {
+func (f *fakeReleases) Approve(_ context.Context, name string, a updater.Approval) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.approveErr != nil {
 		return f.approveErr
 	}
 	f.approved = append(f.approved, name)
+	f.approvals = append(f.approvals, a)
 	for i := range f.items {
 		if f.items[i].Name == name {
 			f.items[i].Approved = true

@@ -16,14 +16,17 @@ import (
 
 // Releases reads and approves this operator's Release objects (in the
 // operator: *updater.KubeReleases for List, and for Approve the approval
-// annotation followed by an immediate check of the updater). List fails
+// annotations followed by an immediate check of the updater). List fails
 // with an error wrapping updater.ErrNoCRD when the cluster does not serve
-// the Release kind. Approve only sets the annotation; the caller picks a
+// the Release kind. Approve only sets the annotations; the caller picks a
 // Pending release from List.
 type Releases interface {
 	List(ctx context.Context) ([]updater.Release, error)
-	Approve(ctx context.Context, name string) error
+	Approve(ctx context.Context, name string, a updater.Approval) error
 }
+
+// maxReason bounds the --reason recorded in an annotation.
+const maxReason = 1024
 
 // errNoReleases is the answer without a Releases source.
 var errNoReleases = &apiError{status: http.StatusServiceUnavailable, body: ErrorResponse{
@@ -44,12 +47,25 @@ func listReleases(r *http.Request, src *Sources) (any, error) {
 	return out, nil
 }
 
-// approveRelease annotates the Pending release of a version as approved.
-// The path's {version} is a version ("v1.2.0", "1.2.0") or a Release
-// object's name.
+// approveRelease annotates the Pending release of a version as approved,
+// by the peer of the connection (its uid, user and pid as the kernel tells
+// them, never as the client says) for the optional ?reason=, and writes an
+// audit log line. The path's {version} is a version ("v1.2.0", "1.2.0") or
+// a Release object's name.
 func (s *Server) approveRelease(r *http.Request, src *Sources) (any, error) {
 	ctx := r.Context()
 	want := r.PathValue("version")
+	reason := r.URL.Query().Get("reason")
+	if len(reason) > maxReason {
+		return nil, &apiError{status: http.StatusBadRequest, body: ErrorResponse{
+			Code:  CodeBadRequest,
+			Error: fmt.Sprintf("the reason is %d bytes long, at most %d are recorded", len(reason), maxReason),
+		}}
+	}
+	by := "unknown peer"
+	if p, ok := peerOf(ctx); ok {
+		by = p.String() + " over the debug socket"
+	}
 	rels, err := readReleases(ctx, src)
 	if err != nil {
 		return nil, err
@@ -81,11 +97,11 @@ func (s *Server) approveRelease(r *http.Request, src *Sources) (any, error) {
 			Error: fmt.Sprintf("release %s is not Pending (%s): only a Pending release can be approved", want, strings.Join(states, ", ")),
 		}}
 	}
-	if err := src.Releases.Approve(ctx, pending.Name); err != nil {
+	if err := src.Releases.Approve(ctx, pending.Name, updater.Approval{By: by, Reason: reason}); err != nil {
 		return nil, err
 	}
-	s.log.Info("release approved over the debug socket", "release", pending.Name)
-	res := ApproveResult{Release: releaseInfo(*pending), AlreadyApproved: pending.Approved}
+	s.log.Info("release approved over the debug socket", "release", pending.Name, "approved_by", by, "reason", reason)
+	res := ApproveResult{Release: releaseInfo(*pending), AlreadyApproved: pending.Approved, ApprovedBy: by}
 	res.Release.Approved = true
 	return res, nil
 }
@@ -152,7 +168,11 @@ func runReleaseList(ctx context.Context, c *client, inv invocation) error {
 
 func runReleaseApprove(ctx context.Context, c *client, inv invocation) error {
 	var res ApproveResult
-	if err := c.doJSON(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(inv.args[0])+"/approve", nil, &res); err != nil {
+	var query url.Values
+	if inv.reason != "" {
+		query = url.Values{"reason": {inv.reason}}
+	}
+	if err := c.doJSON(ctx, http.MethodPost, "/v1/releases/"+url.PathEscape(inv.args[0])+"/approve", query, &res); err != nil {
 		return err
 	}
 	r := res.Release
@@ -163,6 +183,9 @@ func runReleaseApprove(ctx context.Context, c *client, inv invocation) error {
 	fmt.Fprintf(inv.stdout, "release %s (%s) %s\n", r.Name, r.Version, verb)
 	if r.Message != "" {
 		fmt.Fprintf(inv.stdout, "it was pending: %s\n", oneLine(r.Message))
+	}
+	if res.ApprovedBy != "" && !res.AlreadyApproved {
+		fmt.Fprintf(inv.stdout, "recorded as approved by %s\n", res.ApprovedBy)
 	}
 	fmt.Fprintln(inv.stdout, "the operator checks its channel now; follow the release with: addon-operator release list")
 	return nil

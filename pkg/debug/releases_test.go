@@ -59,24 +59,47 @@ addons-v1.2.0-c0ffee001234  v1.2.0   stable   Pending     5m   waiting for appro
 
 func TestReleaseApprove(t *testing.T) {
 	now := time.Now()
+	// The CLI runs in the test's process: the server records it as the
+	// kernel reports it.
+	me := selfPeer()
 	tests := []struct {
 		name string
 		// extra releases beside the fixture's
 		extra        []updater.Release
 		arg          string
+		flags        []string
 		wantCode     int
 		wantApproved []string
-		wantStdout   string
-		wantStderr   string
+		// wantBy is the approval recorded, when checked.
+		wantBy     *updater.Approval
+		wantStdout string
+		wantStderr string
 	}{
 		{
 			name:         "the Pending release of a version",
 			arg:          "v1.2.0",
 			wantCode:     debug.ExitOK,
 			wantApproved: []string{"addons-v1.2.0-c0ffee001234"},
+			wantBy:       &updater.Approval{By: me},
 			wantStdout: "release addons-v1.2.0-c0ffee001234 (v1.2.0) approved\n" +
 				"it was pending: waiting for approval: annotate with addons.seedops.io/approved=true\n" +
+				"recorded as approved by " + me + "\n" +
 				"the operator checks its channel now; follow the release with: addon-operator release list\n",
+		},
+		{
+			name:         "with a reason",
+			arg:          "v1.2.0",
+			flags:        []string{"--reason", "CHG-42: planned upgrade"},
+			wantCode:     debug.ExitOK,
+			wantApproved: []string{"addons-v1.2.0-c0ffee001234"},
+			wantBy:       &updater.Approval{By: me, Reason: "CHG-42: planned upgrade"},
+		},
+		{
+			name:       "with a reason too long to record",
+			arg:        "v1.2.0",
+			flags:      []string{"--reason", strings.Repeat("x", 1025)},
+			wantCode:   debug.ExitFailed,
+			wantStderr: "error: the reason is 1025 bytes long, at most 1024 are recorded\n",
 		},
 		{
 			name:         "a version without its v",
@@ -127,12 +150,17 @@ func TestReleaseApprove(t *testing.T) {
 			fx.releases.items = append(fx.releases.items, tt.extra...)
 			src := fx.sources()
 			_, socket := startServer(t, &src)
-			out, errOut, code := cli(socket, "release", "approve", tt.arg)
+			out, errOut, code := cli(socket, append([]string{"release", "approve", tt.arg}, tt.flags...)...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
 			}
 			if diff := cmp.Diff(tt.wantApproved, fx.releases.approved); diff != "" {
 				t.Errorf("approved (-want +got):\n%s", diff)
+			}
+			if tt.wantBy != nil {
+				if diff := cmp.Diff([]updater.Approval{*tt.wantBy}, fx.releases.approvals); diff != "" {
+					t.Errorf("approvals (-want +got):\n%s", diff)
+				}
 			}
 			if tt.wantStdout != "" || tt.wantCode != debug.ExitOK {
 				if diff := cmp.Diff(tt.wantStdout, out); diff != "" {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -66,19 +67,35 @@ type Sources struct {
 // Server is the debug API on a unix socket. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
-	src atomic.Pointer[Sources]
+	cfg  Config
+	log  *slog.Logger
+	mux  *http.ServeMux
+	src  atomic.Pointer[Sources]
+	rule peerRule
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithHookGroups makes the server refuse peers in the process group of a
+// running hook (see NewServer); the operator passes its *hook.Runner.
+func WithHookGroups(g HookGroups) Option {
+	return func(s *Server) { s.rule.hooks = g }
 }
 
 // shutdownTimeout bounds how long Start waits for requests in flight.
 const shutdownTimeout = 5 * time.Second
 
 // NewServer returns a server that answers "this replica is not the leader"
-// until Lead is called.
-func NewServer(cfg Config, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux()}
+// until Lead is called. It answers 403 to a peer that descends from this
+// process, is in a hook's process group (WithHookGroups), is in another pid
+// namespace or has a uid other than this process's or root's: hooks cannot
+// use the socket although they share the operator's uid.
+func NewServer(cfg Config, log *slog.Logger, opts ...Option) *Server {
+	s := &Server{cfg: cfg, log: log, mux: http.NewServeMux(), rule: peerRule{self: os.Getpid(), proc: "/proc"}}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes()
 	return s
 }
@@ -90,7 +107,8 @@ func (s *Server) Lead(src Sources) { s.src.Store(&src) }
 // for instance once the leader's parts have stopped.
 func (s *Server) Follow() { s.src.Store(nil) }
 
-// Start listens on the socket (mode 0600) and serves until ctx is done,
+// Start listens on the socket (mode 0600, in a directory of mode 0700) and
+// serves the peers the server admits until ctx is done,
 // then waits a few seconds for requests in flight and removes the socket
 // file. A stale socket file is replaced; a socket another process serves is
 // an error wrapping ErrSocketInUse. With an empty Config.Socket it serves
@@ -105,14 +123,17 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("debug socket: %w", err)
 	}
+	guarded := &guardedListener{UnixListener: l, rule: s.rule, log: s.log}
+	defer guarded.refusing.Wait()
 	srv := &http.Server{
 		Handler:           s.mux,
+		ConnContext:       withPeer,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(_ net.Listener) context.Context { return ctx },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() { served <- srv.Serve(guarded) }()
 	s.log.Info("debug socket listening", "socket", s.cfg.Socket)
 
 	var serveErr error

@@ -192,10 +192,12 @@ func TestConfigBindFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		env  string
+		xdg  string
 		args []string
 		want string
 	}{
-		{name: "default", want: filepath.Join(os.TempDir(), "addon-operator", "debug.socket")},
+		{name: "default, beside the hooks' directory", want: filepath.Join(os.TempDir(), "addon-operator-debug", "debug.socket")},
+		{name: "default in the runtime directory", xdg: "/run/user/1000", want: "/run/user/1000/addon-operator/debug.socket"},
 		{name: "environment", env: "/run/ao/debug.sock", want: "/run/ao/debug.sock"},
 		{name: "flag wins", env: "/run/ao/debug.sock", args: []string{"--debug-socket", "/x/y.sock"}, want: "/x/y.sock"},
 		{name: "flag empty disables", args: []string{"--debug-socket="}, want: ""},
@@ -203,6 +205,7 @@ func TestConfigBindFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(debug.SocketEnv, tt.env)
+			t.Setenv("XDG_RUNTIME_DIR", tt.xdg)
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			var cfg debug.Config
 			cfg.BindFlags(fs)

@@ -180,6 +180,17 @@ func (r *Runner) KillAll() int {
 	return len(r.running)
 }
 
+// RunsGroup reports whether pgid is the process group of a hook run in
+// progress: each run's process leads a group of its own, which its
+// children join unless they leave it. The debug socket refuses such peers.
+// It is safe for concurrent use.
+func (r *Runner) RunsGroup(pgid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.running[pgid]
+	return ok
+}
+
 // track records a started process group until the returned func is called.
 func (r *Runner) track(pgid int) (untrack func()) {
 	r.mu.Lock()

@@ -18,8 +18,8 @@ func (d debugReleases) List(ctx context.Context) ([]updater.Release, error) {
 	return d.store.List(ctx)
 }
 
-func (d debugReleases) Approve(ctx context.Context, name string) error {
-	if err := d.store.Approve(ctx, name); err != nil {
+func (d debugReleases) Approve(ctx context.Context, name string, a updater.Approval) error {
+	if err := d.store.Approve(ctx, name, a); err != nil {
 		return err
 	}
 	d.up.CheckNow()

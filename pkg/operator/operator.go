@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 
-	dbg := debug.NewServer(cfg.Debug, log)
+	dbg := debug.NewServer(cfg.Debug, log, debug.WithHookGroups(runner))
 	work := func(ctx context.Context) error {
 		return runLeader(ctx, process{
 			cfg: cfg, restCfg: restCfg, schemas: schemas, hooks: hooks, runner: runner,

@@ -46,6 +46,12 @@ const (
 	// AnnotationApproved set to "true" approves a Pending release in
 	// Manual mode.
 	AnnotationApproved = "addons.seedops.io/approved"
+	// AnnotationApprovedBy and AnnotationApprovalReason record who approved
+	// over the operator's debug socket and why. They are informational: an
+	// approval by `kubectl annotate` has neither (the API server's audit
+	// log names that user).
+	AnnotationApprovedBy     = "addons.seedops.io/approved-by"
+	AnnotationApprovalReason = "addons.seedops.io/approval-reason"
 )
 
 // ErrNoCRD: the cluster does not serve releases.addons.seedops.io.
@@ -65,6 +71,9 @@ type Release struct {
 	Phase     Phase
 	Message   string
 	Approved  bool
+	// Approval is what AnnotationApprovedBy and AnnotationApprovalReason
+	// say, empty when the release was approved otherwise.
+	Approval Approval
 	// Created is the object's creation time; Transition when Phase last
 	// changed.
 	Created    time.Time
@@ -146,11 +155,28 @@ func (k *KubeReleases) Create(ctx context.Context, r Release) error {
 	return nil
 }
 
-// Approve sets the approval annotation on the Release object name (a merge
-// patch of its metadata, so it never conflicts with status writes). It does
-// not check the phase or the owner: callers pick the release from List.
-func (k *KubeReleases) Approve(ctx context.Context, name string) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationApproved: "true"}}})
+// Approval is who approved a release and why, as recorded on it.
+type Approval struct {
+	// By names the approver; empty records nothing.
+	By string
+	// Reason is free text; empty records nothing.
+	Reason string
+}
+
+// Approve sets the approval annotation on the Release object name, and
+// AnnotationApprovedBy and AnnotationApprovalReason from a (a merge patch
+// of its metadata, so it never conflicts with status writes; a field of a
+// left empty removes an older annotation). It does not check the phase or
+// the owner: callers pick the release from List.
+func (k *KubeReleases) Approve(ctx context.Context, name string, a Approval) error {
+	annotations := map[string]any{AnnotationApproved: "true", AnnotationApprovedBy: nil, AnnotationApprovalReason: nil}
+	if a.By != "" {
+		annotations[AnnotationApprovedBy] = a.By
+	}
+	if a.Reason != "" {
+		annotations[AnnotationApprovalReason] = a.Reason
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
 	if err != nil {
 		return fmt.Errorf("approve release %s: %w", name, err)
 	}
@@ -208,6 +234,7 @@ func fromObject(obj *unstructured.Unstructured) Release {
 		Phase:     Phase(str("status", "phase")),
 		Message:   str("status", "message"),
 		Approved:  obj.GetAnnotations()[AnnotationApproved] == "true",
+		Approval:  Approval{By: obj.GetAnnotations()[AnnotationApprovedBy], Reason: obj.GetAnnotations()[AnnotationApprovalReason]},
 		Created:   obj.GetCreationTimestamp().Time,
 	}
 	if t, err := time.Parse(time.RFC3339, str("status", "lastTransitionTime")); err == nil {

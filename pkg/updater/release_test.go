@@ -40,7 +40,11 @@ func TestKubeReleases(t *testing.T) {
 	if err := ours.SetStatus(ctx, r.Name, PhaseDeployed, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := ours.Approve(ctx, r.Name); err != nil {
+	if err := ours.Approve(ctx, r.Name, Approval{By: "old", Reason: "first try"}); err != nil {
+		t.Fatal(err)
+	}
+	// A second approval replaces who and why; without a reason, none is left.
+	if err := ours.Approve(ctx, r.Name, Approval{By: "ops (uid 1000) pid 42 over the debug socket"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ours.List(ctx)
@@ -49,6 +53,7 @@ func TestKubeReleases(t *testing.T) {
 	}
 	want := r
 	want.Phase, want.Message, want.Transition, want.Approved = PhaseDeployed, "", now, true
+	want.Approval = Approval{By: "ops (uid 1000) pid 42 over the debug socket"}
 	if diff := cmp.Diff([]Release{want}, got, cmpopts.IgnoreFields(Release{}, "Created")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -307,7 +307,7 @@ func TestCLIReleaseApprove(t *testing.T) {
 	}
 
 	approved := time.Now()
-	out = cliOK(t, socket, "release", "approve", "v1.0.0")
+	out = cliOK(t, socket, "release", "approve", "v1.0.0", "--reason", "e2e: planned upgrade")
 	if !strings.HasPrefix(out, "release "+name+" (v1.0.0) approved\nit was pending: waiting for approval") {
 		t.Errorf("release approve printed:\n%s", out)
 	}
@@ -316,8 +316,13 @@ func TestCLIReleaseApprove(t *testing.T) {
 	if d := time.Since(approved); d > 20*time.Second {
 		t.Errorf("the approved release took %s to deploy", d)
 	}
-	if !u.releases()["v1.0.0"].Approved {
+	if rel := u.releases()["v1.0.0"]; !rel.Approved {
 		t.Error("the Release object does not carry the approval annotation")
+	} else if by := rel.Approval.By; !strings.HasPrefix(by, fmt.Sprintf("uid %d pid ", os.Getuid())) && !strings.Contains(by, fmt.Sprintf("(uid %d) pid ", os.Getuid())) ||
+		!strings.HasSuffix(by, " over the debug socket") || rel.Approval.Reason != "e2e: planned upgrade" || !strings.Contains(out, "recorded as approved by "+by+"\n") {
+		t.Errorf("approval recorded as %+v; the CLI printed:\n%s", rel.Approval, out)
+	} else if audit := fmt.Sprintf("msg=\"release approved over the debug socket\" release=%s approved_by=%q reason=\"e2e: planned upgrade\"", name, by); !strings.Contains(u.op.Logs(), audit) {
+		t.Errorf("no audit line %s in the operator's log:\n%s", audit, u.op.Tail(20))
 	}
 	if re := `(?m)^` + regexp.QuoteMeta(name) + `\s+v1\.0\.0\s+stable\s+Deployed\s+\d+s$`; !regexp.MustCompile(re).MatchString(cliOK(t, socket, "release", "list")) {
 		t.Errorf("release list does not show v1.0.0 Deployed")
