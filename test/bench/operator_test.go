@@ -464,7 +464,16 @@ func updateConfig(b *testing.B, cms interface {
 // heap-unreleased-MB (idle heap not yet returned to the OS) come from the
 // Go collector on /metrics. hook-runs and helm-ops count what ran during the
 // window (from /metrics).
-func BenchmarkIdle(b *testing.B) { eachWorkload(b, idle) }
+//
+// Each workload runs twice: drift=Correct (the default drift policy) and
+// drift=Ignore (no drift checks), for the cost of drift detection at idle.
+func BenchmarkIdle(b *testing.B) {
+	eachWorkload(b, func(b *testing.B, w workload) {
+		for _, policy := range []string{"Correct", "Ignore"} {
+			b.Run("drift="+policy, func(b *testing.B) { idle(b, w.withDrift(policy)) })
+		}
+	})
+}
 
 func idle(b *testing.B, w workload) {
 	defer reportLoad(b)()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -49,6 +50,19 @@ type workload struct {
 func (w workload) start(b *testing.B, ns string, env ...string) *operatorRun {
 	b.Helper()
 	return startOperator(b, w.dir, ns, append(w.env(ns), env...)...)
+}
+
+// withDrift returns w whose ConfigMap also sets the drift policy of every
+// module (the operator section's drift.policy), and a name (hence a
+// namespace) of its own.
+func (w workload) withDrift(policy string) workload {
+	w.name += "-drift-" + strings.ToLower(policy)
+	prepare := w.prepare
+	w.prepare = func(b *testing.B, ns string) {
+		prepare(b, ns)
+		updateConfig(b, testCluster.Client().CoreV1().ConfigMaps(ns), "operator", "drift:\n  policy: "+policy+"\n")
+	}
+	return w
 }
 
 // namespace creates ns for the workload, prepares it and registers the
