@@ -289,12 +289,12 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// startServer runs a server on a new socket until the test ends; src nil
-// leaves it a follower.
-func startServer(t *testing.T, src *debug.Sources) (*debug.Server, string) {
+// startServer runs a server with opts on a new socket until the test ends;
+// src nil leaves it a follower.
+func startServer(t *testing.T, src *debug.Sources, opts ...debug.Option) (*debug.Server, string) {
 	t.Helper()
 	socket := filepath.Join(shortTempDir(t), "debug.socket")
-	srv := debug.NewServer(debug.Config{Socket: socket}, slog.New(slog.DiscardHandler))
+	srv := debug.NewServer(debug.Config{Socket: socket}, slog.New(slog.DiscardHandler), opts...)
 	if src != nil {
 		srv.Lead(*src)
 	}

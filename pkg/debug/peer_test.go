@@ -60,21 +60,8 @@ func (g groups) RunsGroup(pgid int) bool { return slices.Contains(g, pgid) }
 // startPeerServer runs a leading server with opts until the test ends.
 func startPeerServer(t *testing.T, opts ...debug.Option) string {
 	t.Helper()
-	fx := newFixture(t)
-	src := fx.sources()
-	socket := filepath.Join(shortTempDir(t), "debug.socket")
-	srv := debug.NewServer(debug.Config{Socket: socket}, slog.New(slog.DiscardHandler), opts...)
-	srv.Lead(src)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Start: %v", err)
-		}
-	})
-	waitSocket(t, socket, done)
+	src := newFixture(t).sources()
+	_, socket := startServer(t, &src, opts...)
 	return socket
 }
 
