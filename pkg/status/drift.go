@@ -1,10 +1,11 @@
 package status
 
 import (
-	"github.com/seedops/addon-operator/pkg/module"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 // ConditionInSync: no object of the module's release differs from the

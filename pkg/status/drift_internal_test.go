@@ -1,11 +1,12 @@
 package status
 
 import (
-	"github.com/seedops/addon-operator/pkg/module"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seedops/addon-operator/pkg/module"
 )
 
 func TestWithDrift(t *testing.T) {

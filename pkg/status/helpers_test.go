@@ -225,10 +225,10 @@ func startWriter(t *testing.T, cfg status.Config, src status.Source) *logs {
 }
 
 // startWriterFor is startWriter that also returns the Writer.
-func startWriterFor(t *testing.T, cfg status.Config, src status.Source) (*status.Writer, *logs) {
+func startWriterFor(t *testing.T, cfg status.Config, src status.Source, opts ...status.Option) (*status.Writer, *logs) {
 	t.Helper()
 	l, log := newLogs(t)
-	w, err := status.New(cfg, testCluster.Client(), dynamicClient(), src, log)
+	w, err := status.New(cfg, testCluster.Client(), dynamicClient(), src, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

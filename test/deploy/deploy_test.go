@@ -45,6 +45,8 @@ func TestApplyCreatesEveryObject(t *testing.T) {
 		"Secret/addon-operator-secrets",
 		"Service/addon-operator",
 		"ServiceAccount/addon-operator",
+		"ValidatingAdmissionPolicy/addon-operator-rbac",
+		"ValidatingAdmissionPolicyBinding/addon-operator-rbac",
 	}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("objects rendered from deploy/ (-want +got):\n%s", diff)

@@ -117,28 +117,39 @@ var operatorNeeds = []access{
 	{verb: "watch", group: "storage.k8s.io", resource: "storageclasses"},
 	{verb: "get", resource: "namespaces", name: "kube-system"},
 	{verb: "get", path: "/version"},
-	// What charts install, in any namespace.
-	{verb: "create", group: "apps", resource: "deployments", namespace: "some-module"},
+	// What charts install, in the operator's namespace (the release
+	// namespace of the shipped modules).
+	{verb: "create", group: "apps", resource: "deployments", namespace: namespace},
 	{verb: "patch", group: "apps", resource: "statefulsets", namespace: namespace, name: "prometheus"},
 	{verb: "delete", group: "apps", resource: "statefulsets", namespace: namespace, name: "prometheus"},
-	{verb: "watch", group: "apps", resource: "daemonsets"},
 	{verb: "create", group: "batch", resource: "cronjobs", namespace: namespace},
-	{verb: "watch", group: "batch", resource: "jobs"},
-	{verb: "create", resource: "services", namespace: "some-module"},
-	{verb: "create", resource: "serviceaccounts", namespace: "some-module"},
-	{verb: "create", resource: "configmaps", namespace: "some-module"},
+	{verb: "create", resource: "services", namespace: namespace},
+	{verb: "create", resource: "serviceaccounts", namespace: namespace},
+	{verb: "create", resource: "configmaps", namespace: namespace},
 	{verb: "delete", resource: "persistentvolumeclaims", namespace: namespace, name: "data-prometheus-0"},
 	{verb: "create", group: "policy", resource: "poddisruptionbudgets", namespace: namespace},
-	{verb: "create", group: "networking.k8s.io", resource: "ingressclasses"},
 	{verb: "update", group: "networking.k8s.io", resource: "ingresses", namespace: namespace, name: "prometheus"},
-	{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
-	{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "ingress-nginx"},
-	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "prometheus"},
-	{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings"},
 	{verb: "create", group: "rbac.authorization.k8s.io", resource: "roles", namespace: namespace},
+	{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "roles", namespace: namespace},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "roles", namespace: namespace, name: "ingress-nginx"},
 	{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: namespace},
-	{verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "widgets.example.com"},
-	// Module status and Helm follow Pods.
+	{verb: "patch", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: namespace, name: "ingress-nginx"},
+	// Cluster-scoped objects of the charts.
+	{verb: "create", group: "networking.k8s.io", resource: "ingressclasses"},
+	{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
+	{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator:ingress-nginx"},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator:prometheus"},
+	{verb: "patch", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator:prometheus"},
+	{verb: "delete", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator:ingress-nginx"},
+	{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings"},
+	{verb: "patch", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", name: "addon-operator:prometheus"},
+	{verb: "watch", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
+	// Workload readiness watches workloads in all namespaces and lists the
+	// Pods of a late one; Helm follows Pods.
+	{verb: "watch", group: "apps", resource: "deployments"},
+	{verb: "watch", group: "apps", resource: "daemonsets"},
+	{verb: "watch", group: "batch", resource: "jobs"},
 	{verb: "list", resource: "pods", namespace: "some-module"},
 	// DriftCorrected Events on corrected objects and, in "default", on
 	// Module objects.
@@ -163,6 +174,30 @@ var operatorMustNot = []access{
 	{verb: "delete", resource: "namespaces", name: "kube-system"},
 	{verb: "delete", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "modules.addons.seedops.io"},
 	{verb: "create", resource: "pods", namespace: "some-module"},
+	{verb: "create", resource: "pods", namespace: "kube-system"},
+	// Writes outside the operator's namespace (kube-system included).
+	{verb: "create", group: "apps", resource: "deployments", namespace: "kube-system"},
+	{verb: "create", group: "apps", resource: "daemonsets", namespace: "some-module"},
+	{verb: "patch", group: "apps", resource: "deployments", namespace: "kube-system", name: "coredns"},
+	{verb: "create", resource: "configmaps", namespace: "kube-system"},
+	{verb: "update", resource: "configmaps", namespace: "kube-system", name: "kube-proxy"},
+	{verb: "create", resource: "serviceaccounts", namespace: "some-module"},
+	{verb: "create", group: "batch", resource: "jobs", namespace: "kube-system"},
+	{verb: "create", group: "rbac.authorization.k8s.io", resource: "roles", namespace: "kube-system"},
+	{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: "kube-system"},
+	// Binding, changing or deleting any role but the charts'.
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "cluster-admin"},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "admin"},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator"},
+	{verb: "bind", group: "rbac.authorization.k8s.io", resource: "roles", namespace: namespace, name: "addon-operator"},
+	{verb: "update", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "addon-operator"},
+	{verb: "patch", group: "rbac.authorization.k8s.io", resource: "clusterroles", name: "system:node"},
+	{verb: "delete", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", name: "cluster-admin"},
+	{verb: "update", group: "rbac.authorization.k8s.io", resource: "rolebindings", namespace: namespace, name: "addon-operator"},
+	{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "roles", namespace: "kube-system"},
+	// CRDs: the shipped bundle has none; writing one could hijack any kind.
+	{verb: "create", group: "apiextensions.k8s.io", resource: "customresourcedefinitions"},
+	{verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", name: "widgets.example.com"},
 	{verb: "create", resource: "pods", subresource: "exec", namespace: namespace, name: "addon-operator-0"},
 	{verb: "impersonate", resource: "users", name: "admin"},
 	{verb: "update", group: "certificates.k8s.io", resource: "certificatesigningrequests", subresource: "approval", name: "csr-1"},
@@ -230,7 +265,7 @@ func TestServiceAccountRequests(t *testing.T) {
 	}
 	labels := map[string]string{"app": "web"}
 	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "some-module"},
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -240,17 +275,19 @@ func TestServiceAccountRequests(t *testing.T) {
 			},
 		},
 	}
-	if _, err := cs.AppsV1().Deployments("some-module").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-		t.Errorf("create a Deployment in another namespace: %v", err)
+	if _, err := cs.AppsV1().Deployments(namespace).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Errorf("create a Deployment in %s: %v", namespace, err)
 	}
-	if err := cs.AppsV1().Deployments("some-module").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
-		t.Errorf("delete a Deployment in another namespace: %v", err)
+	if err := cs.AppsV1().Deployments(namespace).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Errorf("delete a Deployment in %s: %v", namespace, err)
 	}
 
 	// The charts' ClusterRoles grant what the operator does not hold itself
-	// (Secrets cluster-wide, /metrics): escalate and bind make them possible.
+	// (Secrets cluster-wide, /metrics): escalate and bind (by name) make them
+	// possible. The operator of an earlier test may have left the real ones.
+	removeClusterRBAC(ctx, t, "addon-operator:ingress-nginx")
 	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "test-ingress-nginx"},
+		ObjectMeta: metav1.ObjectMeta{Name: "addon-operator:ingress-nginx"},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{""}, Resources: []string{"secrets", "endpoints", "nodes"}, Verbs: []string{"list", "watch"}},
 			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
@@ -261,7 +298,7 @@ func TestServiceAccountRequests(t *testing.T) {
 		t.Errorf("create a chart's ClusterRole: %v", err)
 	}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "test-ingress-nginx"},
+		ObjectMeta: metav1.ObjectMeta{Name: "addon-operator:ingress-nginx"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "ingress-nginx", Namespace: namespace}},
 	}
@@ -361,6 +398,38 @@ func TestServiceAccountRequests(t *testing.T) {
 		}},
 		{"create a Namespace", func() error {
 			_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "not-allowed"}}, metav1.CreateOptions{})
+			return err
+		}},
+		{"create a Deployment in kube-system", func() error {
+			d := dep.DeepCopy()
+			_, err := cs.AppsV1().Deployments("kube-system").Create(ctx, d, metav1.CreateOptions{})
+			return err
+		}},
+		{"create a Deployment in another module's namespace", func() error {
+			_, err := cs.AppsV1().Deployments("some-module").Create(ctx, dep.DeepCopy(), metav1.CreateOptions{})
+			return err
+		}},
+		{"create a Pod in kube-system", func() error {
+			_, err := cs.CoreV1().Pods("kube-system").Create(ctx, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: "not-allowed"}, Spec: dep.Spec.Template.Spec,
+			}, metav1.CreateOptions{})
+			return err
+		}},
+		{"bind cluster-admin to itself", func() error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: "not-allowed"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: serviceAccount, Namespace: namespace}},
+			}, metav1.CreateOptions{})
+			return err
+		}},
+		{"give its own ClusterRole every right", func() error {
+			r, err := cs.RbacV1().ClusterRoles().Get(ctx, "addon-operator", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			r.Rules = append(r.Rules, rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
+			_, err = cs.RbacV1().ClusterRoles().Update(ctx, r, metav1.UpdateOptions{})
 			return err
 		}},
 	}
@@ -521,5 +590,119 @@ func TestWebhookComponent(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%s with the webhook component: allowed = %v, want %v", tt.a, got, tt.want)
 		}
+	}
+}
+
+// escalate cannot be limited to role names, so the admission policy
+// deploy/rbac-policy.yaml caps what a role written by the operator may grant:
+// a compromised operator cannot write a wildcard, a write outside the charts'
+// few, a proxy or an aggregation rule into a chart's role, nor bind a chart's
+// role to itself or to an account elsewhere.
+func TestOperatorRolesAreCapped(t *testing.T) {
+	deployBase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, _ := impersonated(t)
+	if err := waitAllowed(ctx, operatorNeeds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	const name = "addon-operator:ingress-nginx"
+	admin := testCluster.Client()
+	removeClusterRBAC(ctx, t, name)
+	t.Cleanup(func() { removeClusterRBAC(context.Background(), t, name) })
+	createRole := func(rules ...rbacv1.PolicyRule) func() error {
+		return func() error {
+			r := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
+			_, err := cs.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{})
+			if err == nil {
+				_ = admin.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
+			}
+			return err
+		}
+	}
+	createBinding := func(subject rbacv1.Subject) func() error {
+		return func() error {
+			b := &rbacv1.ClusterRoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: name},
+				RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
+				Subjects:   []rbacv1.Subject{subject},
+			}
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{})
+			if err == nil {
+				_ = admin.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+			}
+			return err
+		}
+	}
+	everything := createRole(rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
+	// The policy reaches the admission chain a moment after it is applied.
+	err := poll(ctx, func() error {
+		if err := everything(); !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
+			return fmt.Errorf("a ClusterRole granting everything: err = %v, want refused", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	refused := []struct {
+		what string
+		do   func() error
+	}{
+		{"a role granting every verb on Secrets", createRole(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"*"}})},
+		{"a role creating Pods", createRole(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})},
+		{"a role reading every resource", createRole(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"*"}, Verbs: []string{"get"}})},
+		{"a role reading through the kubelet proxy", createRole(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes/proxy"}, Verbs: []string{"get"}})},
+		{"a role binding other roles", createRole(rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"clusterroles"}, Verbs: []string{"bind", "escalate"}})},
+		{"a role updating any Lease", createRole(rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"update"}})},
+		{"a role impersonating", createRole(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"users"}, Verbs: []string{"impersonate"}})},
+		{"an aggregated role", func() error {
+			r := &rbacv1.ClusterRole{
+				ObjectMeta:      metav1.ObjectMeta{Name: name},
+				AggregationRule: &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"x": "y"}}}},
+			}
+			_, err := cs.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{})
+			return err
+		}},
+		{"a chart's role bound to the operator itself", createBinding(rbacv1.Subject{Kind: "ServiceAccount", Name: serviceAccount, Namespace: namespace})},
+		{"a chart's role bound to an account in kube-system", createBinding(rbacv1.Subject{Kind: "ServiceAccount", Name: "default", Namespace: "kube-system"})},
+		{"a chart's role bound to a group", createBinding(rbacv1.Subject{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "system:authenticated"})},
+	}
+	for _, r := range refused {
+		err := r.do()
+		if !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
+			t.Errorf("%s: err = %v, want refused", r.what, err)
+		}
+	}
+
+	// What the shipped charts need still passes: their ClusterRole rules and
+	// a binding to a ServiceAccount of the operator's namespace.
+	chart := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps", "endpoints", "nodes", "pods", "secrets", "namespaces"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"nodes", "nodes/metrics"}, Verbs: []string{"get"}},
+		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses/status"}, Verbs: []string{"update"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{"ingress-nginx-leader"}, Verbs: []string{"get", "update"}},
+		{NonResourceURLs: []string{"/metrics", "/metrics/cadvisor"}, Verbs: []string{"get"}},
+	}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: chart}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create the rules of a shipped chart: %v", err)
+	}
+	if err := createBinding(rbacv1.Subject{Kind: "ServiceAccount", Name: "ingress-nginx", Namespace: namespace})(); err != nil {
+		t.Errorf("bind a chart's role to its ServiceAccount: %v", err)
+	}
+}
+
+// removeClusterRBAC deletes, as the cluster admin, the ClusterRole and
+// ClusterRoleBinding called name if they exist.
+func removeClusterRBAC(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	admin := testCluster.Client()
+	if err := admin.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	if err := admin.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
 	}
 }
