@@ -1,6 +1,11 @@
 package configstore
 
-import "github.com/seedops/addon-operator/pkg/values"
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/seedops/addon-operator/pkg/values"
+)
 
 // splitSecret divides a section into the part stored in the ConfigMap
 // (plain) and the part stored in the Secret (secret): every field at one of
@@ -88,4 +93,39 @@ func asMap(v any) (map[string]any, bool) {
 		return t, true
 	}
 	return nil, false
+}
+
+// Secrets lists the scalar values of the x-secret fields of every section
+// of s (all scalars of a secret map or list), as strings, in no particular
+// order: what must not leave the process in status, Events or logs.
+// Booleans and nulls are left out.
+func (s Snapshot) Secrets(schemas Schemas) []string {
+	var out []string
+	for key, section := range s.sections() {
+		_, secret := splitSecret(section, schemas.SecretPaths(key))
+		out = appendScalars(out, map[string]any(secret))
+	}
+	return out
+}
+
+func appendScalars(out []string, v any) []string {
+	switch t := v.(type) {
+	case string:
+		return append(out, t)
+	case float64:
+		return append(out, strconv.FormatFloat(t, 'f', -1, 64))
+	case json.Number:
+		return append(out, t.String())
+	case values.Values:
+		return appendScalars(out, map[string]any(t))
+	case map[string]any:
+		for _, e := range t {
+			out = appendScalars(out, e)
+		}
+	case []any:
+		for _, e := range t {
+			out = appendScalars(out, e)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package configstore
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -50,5 +51,21 @@ func TestSplitSecret(t *testing.T) {
 				t.Errorf("merging the parts does not give the input back")
 			}
 		})
+	}
+}
+
+func TestSnapshotSecrets(t *testing.T) {
+	snap := emptySnapshot()
+	snap.Global = values.Values{"domain": "example.com"}
+	snap.Modules["prometheus"] = values.Values{
+		"retention": "7d",
+		"grafana":   map[string]any{"adminPassword": "pw-grafana", "theme": "dark"},
+		"tokens":    map[string]any{"a": "tok-a", "b": []any{"tok-b", 12345.0, true, nil}},
+	}
+	got := snap.Secrets(newFakeSchemas())
+	slices.Sort(got)
+	want := []string{"12345", "pw-grafana", "tok-a", "tok-b"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Secrets (-want +got):\n%s", diff)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
@@ -110,6 +111,18 @@ func unknownKeysGauge(m *metrics.Metrics) func(configstore.Event) {
 	return func(ev configstore.Event) {
 		if ev.Err == nil || !ev.Change.Empty() {
 			m.ConfigUnknownKeys(len(ev.Snapshot.Unknown))
+		}
+	}
+}
+
+// maskSecrets feeds m the x-secret values of every accepted configuration
+// (a config store listener), before the listeners and sinks that follow
+// it see the event. A rejected edit changes nothing: its values are not in
+// force, and the store's errors do not quote them.
+func maskSecrets(m *mask.Masker, schemas configstore.Schemas) func(configstore.Event) {
+	return func(ev configstore.Event) {
+		if ev.Err == nil || !ev.Change.Empty() {
+			m.Update(ev.Snapshot.Secrets(schemas))
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
@@ -58,6 +59,11 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 // Run builds the operator and runs it until ctx is done (nil error) or a
 // part fails.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// Hook output and Helm errors may quote x-secret values: every text
+	// that leaves the process (logs, statuses, Events, Releases) passes
+	// through secrets, which the config store keeps up to date.
+	secrets := mask.New()
+	log = slog.New(mask.NewHandler(log.Handler(), secrets))
 	restCfg, err := restConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
@@ -158,7 +164,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	work := func(ctx context.Context) error {
 		return runLeader(ctx, process{
 			cfg: cfg, restCfg: restCfg, schemas: schemas, hooks: hooks, runner: runner,
-			metrics: m, hookMetrics: hookMetrics, leader: &leader, debug: dbg, log: log,
+			metrics: m, hookMetrics: hookMetrics, leader: &leader, debug: dbg, secrets: secrets, log: log,
 		})
 	}
 
@@ -210,6 +216,7 @@ type process struct {
 	hookMetrics *prometheus.Registry
 	leader      *leaderState
 	debug       *debug.Server
+	secrets     *mask.Masker
 	log         *slog.Logger
 }
 
@@ -229,15 +236,16 @@ func runLeader(ctx context.Context, p process) error {
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
-	rels := updater.NewKubeReleases(dyn, p.cfg.Store.Namespace, time.Now)
-	cfgEvents := status.NewConfigEvents(client, p.cfg.Store.Namespace, cmp.Or(p.cfg.Store.ConfigMap, configstore.DefaultConfigMap), p.log)
+	rels := updater.NewKubeReleases(dyn, p.cfg.Store.Namespace, time.Now, updater.WithMasker(p.secrets))
+	cfgEvents := status.NewConfigEvents(client, p.cfg.Store.Namespace, cmp.Or(p.cfg.Store.ConfigMap, configstore.DefaultConfigMap), p.log,
+		status.WithEventsMasker(p.secrets))
 	// The config store passes the drift policy to the Monitor.
 	monitor, err := helm.NewMonitor(p.restCfg, p.log)
 	if err != nil {
 		return err
 	}
 	listenOperator, operatorChanged := operatorChanges()
-	store := configstore.New(client, p.cfg.Store, p.schemas, p.log,
+	store := configstore.New(client, p.cfg.Store, p.schemas, p.log, configstore.WithListener(maskSecrets(p.secrets, p.schemas)),
 		configstore.WithListener(unknownKeysGauge(p.metrics)), configstore.WithListener(cfgEvents.Observe),
 		configstore.WithListener(listenOperator), configstore.WithListener(driftPolicy(monitor)))
 	rt := &bundleRuntime{runner: p.runner, schemas: p.schemas, store: store, metrics: p.metrics, log: p.log}
@@ -267,7 +275,8 @@ func runLeader(ctx context.Context, p process) error {
 	rt.conv = conv
 	statusCfg := p.cfg.Status
 	statusCfg.Namespace = p.cfg.Store.Namespace
-	writer, err := status.New(statusCfg, client, dyn, conv, p.log, status.WithPhaseObserver(p.metrics), status.WithDrift(driftSummary{monitor}))
+	writer, err := status.New(statusCfg, client, dyn, conv, p.log, status.WithPhaseObserver(p.metrics), status.WithDrift(driftSummary{monitor}),
+		status.WithMasker(p.secrets))
 	if err != nil {
 		return err
 	}

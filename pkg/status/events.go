@@ -52,6 +52,7 @@ type ConfigEvents struct {
 	log       *slog.Logger
 	clock     clock.Clock
 	wake      chan struct{}
+	masker    Masker
 
 	mu      sync.Mutex
 	pending []observation
@@ -82,6 +83,12 @@ func WithEventsClock(c clock.Clock) EventsOption {
 			r.clock = c
 		}
 	}
+}
+
+// WithEventsMasker has every Event note passed through m: a rejection
+// lists the problems of an edit, which may quote a value.
+func WithEventsMasker(m Masker) EventsOption {
+	return func(r *ConfigEvents) { r.masker = m }
 }
 
 // NewConfigEvents returns a recorder for the ConfigMap configMap in
@@ -206,6 +213,13 @@ func (r *ConfigEvents) record(ctx context.Context, o observation) error {
 	}
 }
 
+func (r *ConfigEvents) mask(s string) string {
+	if r.masker == nil {
+		return s
+	}
+	return r.masker.Mask(s)
+}
+
 func (r *ConfigEvents) create(ctx context.Context, o observation) error {
 	reason, suffix := ReasonConfigRejected, ""
 	if o.unknown {
@@ -228,7 +242,7 @@ func (r *ConfigEvents) create(ctx context.Context, o observation) error {
 		Action:              eventAction,
 		Reason:              reason,
 		Regarding:           ref,
-		Note:                truncate(o.msg, maxEventNote),
+		Note:                truncate(r.mask(o.msg), maxEventNote),
 		Type:                corev1.EventTypeWarning,
 	}
 	_, err := r.client.EventsV1().Events(r.namespace).Create(ctx, ev, metav1.CreateOptions{})

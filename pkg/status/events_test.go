@@ -19,6 +19,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/status"
 	"github.com/seedops/addon-operator/test/poll"
 )
@@ -160,5 +161,37 @@ func TestConfigEventsRetryOnTheirClock(t *testing.T) {
 	poll.True(t, time.Millisecond, 5*time.Second, "the retried Event", func() bool { return len(list()) == 1 })
 	if got := list()[0].EventTime.Time; !got.Equal(observed) {
 		t.Errorf("EventTime %s, want the time of the observation %s", got, observed)
+	}
+}
+
+// A rejection that quotes a secret value is recorded masked.
+func TestConfigEventsMasked(t *testing.T) {
+	client := fake.NewClientset()
+	masker := mask.New()
+	masker.Update([]string{"s3cr3t-event-v"})
+	rec := status.NewConfigEvents(client, "masked", "addon-operator", nil, status.WithEventsMasker(masker))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rec.Start(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	rec.Observe(configstore.Event{Err: fmt.Errorf("%w: key grafana: token s3cr3t-event-v refused", configstore.ErrInvalidConfig)})
+	var notes []string
+	poll.True(t, time.Millisecond, 5*time.Second, "the Event", func() bool {
+		l, err := client.EventsV1().Events("masked").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes = notes[:0]
+		for _, ev := range l.Items {
+			notes = append(notes, ev.Note)
+		}
+		return len(notes) == 1
+	})
+	if strings.Contains(notes[0], "s3cr3t-event-v") || !strings.Contains(notes[0], "token "+mask.Text+" refused") {
+		t.Errorf("Event note %q: want the secret masked as %q", notes[0], mask.Text)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -37,8 +38,21 @@ type PhaseObserver interface {
 	ModulePhases(phases map[string]module.Phase)
 }
 
+// Masker hides secret values in text (*mask.Masker). Mask must be safe
+// for concurrent use and must not block.
+type Masker interface {
+	Mask(s string) string
+}
+
 // Option configures a Writer.
 type Option func(*Writer)
+
+// WithMasker has every message of a Module status, conditions included,
+// passed through m before it is written: hook output and Helm errors may
+// quote secret values, and Module objects are readable cluster-wide.
+func WithMasker(m Masker) Option {
+	return func(w *Writer) { w.masker = m }
+}
 
 // WithPhaseObserver reports the modules' phases to o.
 func WithPhaseObserver(o PhaseObserver) Option {
@@ -80,6 +94,7 @@ type Writer struct {
 	phases    PhaseObserver
 	clock     clock.WithDelayedExecution
 	drift     DriftSource
+	masker    Masker
 
 	// Used by Start's goroutine only.
 	conflicts map[string]string // module -> namespace of the owning operator
@@ -261,10 +276,11 @@ func (w *Writer) sync(ctx context.Context) (time.Time, error) {
 			}
 			continue
 		}
-		next := desired(st, reports[st.Module], prev, now)
+		next := desired(w.maskInput(st), reports[st.Module], prev, now)
 		if w.drift != nil {
 			next = withDrift(next, w.drift.DriftSummary(st.Module), prev, now)
 		}
+		next = w.maskStatus(next)
 		phases[st.Module] = next.Phase
 		if foreign {
 			w.conflict(st.Module, obj)
@@ -345,6 +361,31 @@ func decodeStatus(obj *unstructured.Unstructured) ModuleStatus {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &st); err != nil {
 		return ModuleStatus{}
 	}
+	return st
+}
+
+// maskInput masks the converger's texts before desired cuts them to
+// length, which could leave the start of a secret visible.
+func (w *Writer) maskInput(st module.Status) module.Status {
+	if w.masker == nil {
+		return st
+	}
+	st.Message, st.EnabledReason = w.masker.Mask(st.Message), w.masker.Mask(st.EnabledReason)
+	return st
+}
+
+// maskStatus masks every message of st, including the texts of workloads
+// and drift; st's conditions are not shared with the caller's.
+func (w *Writer) maskStatus(st ModuleStatus) ModuleStatus {
+	if w.masker == nil {
+		return st
+	}
+	st.Message = w.masker.Mask(st.Message)
+	conds := slices.Clone(st.Conditions)
+	for i := range conds {
+		conds[i].Message = w.masker.Mask(conds[i].Message)
+	}
+	st.Conditions = conds
 	return st
 }
 

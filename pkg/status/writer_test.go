@@ -2,6 +2,7 @@ package status_test
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/status"
 )
@@ -419,4 +421,29 @@ func TestPhaseObserver(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 	obs.waitPhases(t, map[string]module.Phase{})
+}
+
+func TestSecretsMasked(t *testing.T) {
+	t.Parallel()
+	setup(t)
+	const secret = "s3cr3t-status-v"
+	masker := mask.New()
+	masker.Update([]string{secret})
+	src := newSource(true,
+		module.Status{Module: "masked-hook", Enabled: true, EnabledByConfig: true, Phase: module.PhaseError, FailedStep: module.StepHooks,
+			Message: "hook a.sh (beforeHelm): exit status 1: token " + secret + " refused", LastRun: time.Now()},
+		module.Status{Module: "masked-script", EnabledByConfig: true, EnabledByScript: ptr.To(false), EnabledReason: "no " + secret, Phase: module.PhaseDisabled},
+	)
+	startWriterFor(t, status.Config{Namespace: "masked"}, src, status.WithMasker(masker))
+
+	for _, name := range []string{"masked-hook", "masked-script"} {
+		obj, _ := waitModule(t, name, func(st status.ModuleStatus) bool { return st.Phase != "" })
+		data, err := json.Marshal(obj.Object["status"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), secret) || !strings.Contains(string(data), mask.Text) {
+			t.Errorf("status of %s = %s: want the secret masked as %q", name, data, mask.Text)
+		}
+	}
 }

@@ -102,12 +102,40 @@ type KubeReleases struct {
 	client    dynamic.NamespaceableResourceInterface
 	namespace string
 	now       func() time.Time
+	masker    Masker
+}
+
+// Masker hides secret values in text (*mask.Masker). Mask must be safe
+// for concurrent use.
+type Masker interface {
+	Mask(s string) string
+}
+
+// ReleasesOption configures a KubeReleases.
+type ReleasesOption func(*KubeReleases)
+
+// WithMasker has every status message passed through m before it is
+// written: a failed update quotes module errors (hook output, Helm errors)
+// that may hold secret values, and Releases are cluster-scoped.
+func WithMasker(m Masker) ReleasesOption {
+	return func(k *KubeReleases) { k.masker = m }
 }
 
 // NewKubeReleases returns the store of the Releases of the operator in
 // namespace.
-func NewKubeReleases(client dynamic.Interface, namespace string, now func() time.Time) *KubeReleases {
-	return &KubeReleases{client: client.Resource(GVR), namespace: namespace, now: now}
+func NewKubeReleases(client dynamic.Interface, namespace string, now func() time.Time, opts ...ReleasesOption) *KubeReleases {
+	k := &KubeReleases{client: client.Resource(GVR), namespace: namespace, now: now}
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
+
+func (k *KubeReleases) mask(s string) string {
+	if k.masker == nil {
+		return s
+	}
+	return k.masker.Mask(s)
 }
 
 // List returns this operator's releases.
@@ -148,7 +176,7 @@ func (k *KubeReleases) Create(ctx context.Context, r Release) error {
 	if err != nil {
 		return fmt.Errorf("create release %s: %w", r.Name, err)
 	}
-	k.setStatus(created, r.Phase, r.Message)
+	k.setStatus(created, r.Phase, k.mask(r.Message))
 	if _, err := k.client.UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("release %s status: %w", r.Name, err)
 	}
@@ -188,6 +216,7 @@ func (k *KubeReleases) Approve(ctx context.Context, name string, a Approval) err
 
 // SetStatus sets a release's phase and message, retrying on conflicts.
 func (k *KubeReleases) SetStatus(ctx context.Context, name string, phase Phase, message string) error {
+	message = k.mask(message)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj, err := k.client.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

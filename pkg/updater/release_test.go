@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/seedops/addon-operator/pkg/mask"
 )
 
 func fakeDynamic() *dynamicfake.FakeDynamicClient {
@@ -68,4 +70,32 @@ func TestKubeReleasesWithoutCRD(t *testing.T) {
 	if !errors.Is(err, ErrNoCRD) {
 		t.Fatalf("List = %v, want ErrNoCRD", err)
 	}
+}
+
+// A failed update's message quotes module errors: secret values in it are
+// masked on the Release.
+func TestKubeReleasesMaskMessages(t *testing.T) {
+	ctx := context.Background()
+	masker := mask.New()
+	masker.Update([]string{"s3cr3t-release-v"})
+	rels := NewKubeReleases(fakeDynamic(), "ops", time.Now, WithMasker(masker))
+	r := Release{Name: "ops-v1.0.0-0123456789ab", Version: "v1.0.0", Digest: "sha256:0123456789ab", Phase: PhasePending, Message: "token s3cr3t-release-v"}
+	if err := rels.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	wantMessage := func(want string) {
+		t.Helper()
+		got, err := rels.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Message != want {
+			t.Fatalf("releases %+v: want one with message %q", got, want)
+		}
+	}
+	wantMessage("token ***")
+	if err := rels.SetStatus(ctx, r.Name, PhaseFailed, "update modules failed: hook a.sh: s3cr3t-release-v"); err != nil {
+		t.Fatal(err)
+	}
+	wantMessage("update modules failed: hook a.sh: ***")
 }
