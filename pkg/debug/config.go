@@ -1,6 +1,7 @@
 package debug
 
 import (
+	"cmp"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,13 +11,17 @@ import (
 // the operator and the CLI.
 const SocketEnv = "ADDON_OPERATOR_DEBUG_SOCKET"
 
+// PeerSocketEnv is flant/addon-operator's name for the same path; SocketEnv
+// wins when both are set.
+const PeerSocketEnv = "DEBUG_UNIX_SOCKET"
+
 // Config is where the debug socket is.
 type Config struct {
 	// Socket is the unix socket's path. Empty disables the server.
 	Socket string
 }
 
-// DefaultSocket is $ADDON_OPERATOR_DEBUG_SOCKET, else
+// DefaultSocket is $ADDON_OPERATOR_DEBUG_SOCKET, else $DEBUG_UNIX_SOCKET, else
 // $XDG_RUNTIME_DIR/addon-operator/debug.socket when XDG_RUNTIME_DIR is set,
 // else $TMPDIR/addon-operator-debug/debug.socket. Its directory is the
 // socket's own (the server creates it with mode 0700), not the hooks'
@@ -24,7 +29,7 @@ type Config struct {
 // default, so a CLI run in the operator's container finds the operator
 // without flags.
 func DefaultSocket() string {
-	if v := os.Getenv(SocketEnv); v != "" {
+	if v := cmp.Or(os.Getenv(SocketEnv), os.Getenv(PeerSocketEnv)); v != "" {
 		return v
 	}
 	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
@@ -35,5 +40,5 @@ func DefaultSocket() string {
 
 // BindFlags registers --debug-socket, defaulting to DefaultSocket.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Socket, "debug-socket", DefaultSocket(), "unix socket of the debug API used by the module, global, queue, hook and release commands; empty disables it (env "+SocketEnv+")")
+	fs.StringVar(&c.Socket, "debug-socket", DefaultSocket(), "unix socket of the debug API used by the module, global, queue, hook and release commands; empty disables it (env "+SocketEnv+", then the peer's "+PeerSocketEnv+")")
 }

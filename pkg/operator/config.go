@@ -51,12 +51,12 @@ type Config struct {
 
 // BindFlags registers all flags.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file; empty means in-cluster (env KUBECONFIG)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", cmp.Or(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONFIG")), "kubeconfig file; empty means in-cluster (env KUBECONFIG, then the peer's KUBE_CONFIG)")
 	fs.StringVar(&c.BundleDir, "bundle-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_BUNDLE_DIR"), "."), "bundle directory with values.yaml, modules/ and global-hooks/ (env ADDON_OPERATOR_BUNDLE_DIR)")
 	fs.StringVar(&c.ModulesDir, "modules-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_MODULES_DIR"), os.Getenv("MODULES_DIR")), "modules directories, colon-separated (env MODULES_DIR); default <bundle-dir>/modules")
 	fs.StringVar(&c.GlobalHooksDir, "global-hooks-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_GLOBAL_HOOKS_DIR"), os.Getenv("GLOBAL_HOOKS_DIR")), "global hooks directory (env GLOBAL_HOOKS_DIR); default <bundle-dir>/global-hooks")
 	fs.StringVar(&c.LogLevel, "log-level", cmp.Or(os.Getenv("LOG_LEVEL"), "info"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.StringVar(&c.LogFormat, "log-format", cmp.Or(os.Getenv("LOG_TYPE"), "text"), "text or json (env LOG_TYPE)")
+	fs.StringVar(&c.LogFormat, "log-format", cmp.Or(os.Getenv("LOG_TYPE"), "text"), "text, json, or color: text coloured by level when stderr is a terminal (env LOG_TYPE)")
 	c.Store.BindFlags(fs)
 	c.Helm.BindFlags(fs)
 	c.Hook.BindFlags(fs)

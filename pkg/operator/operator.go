@@ -51,8 +51,15 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "color":
+		// The peer's LOG_TYPE=color: text, coloured only where a person
+		// reads it, so redirected logs stay parseable.
+		if isTerminal(w) {
+			w = colorWriter{w: w}
+		}
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	default:
-		return nil, fmt.Errorf("log format %q: want text or json", format)
+		return nil, fmt.Errorf("log format %q: want text, json or color", format)
 	}
 }
 
@@ -64,6 +71,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// through secrets, which the config store keeps up to date.
 	secrets := mask.New()
 	log = slog.New(mask.NewHandler(log.Handler(), secrets))
+	warnPeerEnv(log, os.LookupEnv)
 	restCfg, err := restConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
