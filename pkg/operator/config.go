@@ -2,7 +2,9 @@ package operator
 
 import (
 	"cmp"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -25,6 +27,13 @@ type Config struct {
 	// Kubeconfig is a kubeconfig path; empty means $KUBECONFIG, then the
 	// in-cluster service account.
 	Kubeconfig string
+	// KubeQPS and KubeBurst rate-limit the operator's own Kubernetes
+	// client (not the hooks' kubectl).
+	KubeQPS   float64
+	KubeBurst int
+	// envErr holds environment values that could not be parsed as the
+	// default of their flag; Run refuses to start with it.
+	envErr error
 	// ModulesDir (colon-separated list), GlobalHooksDir and ValuesFile
 	// locate the bundle; empty parts default to BundleDir's layout.
 	BundleDir      string
@@ -52,6 +61,9 @@ type Config struct {
 // BindFlags registers all flags.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", cmp.Or(os.Getenv("KUBECONFIG"), os.Getenv("KUBE_CONFIG")), "kubeconfig file; empty means in-cluster (env KUBECONFIG, then the peer's KUBE_CONFIG)")
+	fs.Float64Var(&c.KubeQPS, "kube-client-qps", 50, "queries per second of the operator's Kubernetes client (env KUBE_CLIENT_QPS)")
+	fs.IntVar(&c.KubeBurst, "kube-client-burst", 100, "burst of the operator's Kubernetes client (env KUBE_CLIENT_BURST)")
+	c.envErr = errors.Join(envDefault(fs, "kube-client-qps", "KUBE_CLIENT_QPS"), envDefault(fs, "kube-client-burst", "KUBE_CLIENT_BURST"))
 	fs.StringVar(&c.BundleDir, "bundle-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_BUNDLE_DIR"), "."), "bundle directory with values.yaml, modules/ and global-hooks/ (env ADDON_OPERATOR_BUNDLE_DIR)")
 	fs.StringVar(&c.ModulesDir, "modules-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_MODULES_DIR"), os.Getenv("MODULES_DIR")), "modules directories, colon-separated (env MODULES_DIR); default <bundle-dir>/modules")
 	fs.StringVar(&c.GlobalHooksDir, "global-hooks-dir", cmp.Or(os.Getenv("ADDON_OPERATOR_GLOBAL_HOOKS_DIR"), os.Getenv("GLOBAL_HOOKS_DIR")), "global hooks directory (env GLOBAL_HOOKS_DIR); default <bundle-dir>/global-hooks")
@@ -67,6 +79,22 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Status.BindFlags(fs)
 	c.Debug.BindFlags(fs)
 	c.Webhook.BindFlags(fs)
+}
+
+// envDefault makes the environment variable env the default of the
+// already bound flag name, so an explicit flag still wins. Only flags whose
+// default is not a string need it; string flags take os.Getenv directly.
+func envDefault(fs *flag.FlagSet, name, env string) error {
+	v, ok := os.LookupEnv(env)
+	if !ok {
+		return nil
+	}
+	f := fs.Lookup(name)
+	if err := f.Value.Set(v); err != nil {
+		return fmt.Errorf("environment %s=%q (--%s): %w", env, v, name, err)
+	}
+	f.DefValue = v
+	return nil
 }
 
 // Paths returns where the bundle is.

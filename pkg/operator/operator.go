@@ -72,7 +72,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	secrets := mask.New()
 	log = slog.New(mask.NewHandler(log.Handler(), secrets))
 	warnPeerEnv(log, os.LookupEnv)
-	restCfg, err := restConfig(cfg.Kubeconfig)
+	if cfg.envErr != nil {
+		return cfg.envErr
+	}
+	restCfg, err := restConfig(cfg.Kubeconfig, float32(cfg.KubeQPS), cfg.KubeBurst)
 	if err != nil {
 		return err
 	}
@@ -306,7 +309,7 @@ func runLeader(ctx context.Context, p process) error {
 	return g.Wait()
 }
 
-func restConfig(kubeconfig string) (*rest.Config, error) {
+func restConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -317,7 +320,9 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes config: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 50, 100
+	// Zero (a Config not built by BindFlags) keeps the flags' defaults
+	// rather than client-go's much lower ones.
+	cfg.QPS, cfg.Burst = cmp.Or(qps, 50), cmp.Or(burst, 100)
 	return cfg, nil
 }
 

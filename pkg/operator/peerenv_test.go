@@ -3,7 +3,9 @@ package operator
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,19 +30,32 @@ func TestBindFlagsPeerEnv(t *testing.T) {
 			field: func(c Config) string { return c.Debug.Socket }, want: "/ours.socket"},
 		{name: "--debug-socket wins over DEBUG_UNIX_SOCKET", env: map[string]string{"DEBUG_UNIX_SOCKET": "/peer.socket"}, args: []string{"--debug-socket", "/flag.socket"},
 			field: func(c Config) string { return c.Debug.Socket }, want: "/flag.socket"},
+		{name: "KUBE_CLIENT_QPS is the client's QPS", env: map[string]string{"KUBE_CLIENT_QPS": "7.5"},
+			field: func(c Config) string { return fmt.Sprint(c.KubeQPS) }, want: "7.5"},
+		{name: "--kube-client-qps wins over KUBE_CLIENT_QPS", env: map[string]string{"KUBE_CLIENT_QPS": "7.5"}, args: []string{"--kube-client-qps", "20"},
+			field: func(c Config) string { return fmt.Sprint(c.KubeQPS) }, want: "20"},
+		{name: "KUBE_CLIENT_BURST is the client's burst", env: map[string]string{"KUBE_CLIENT_BURST": "15"},
+			field: func(c Config) string { return fmt.Sprint(c.KubeBurst) }, want: "15"},
+		{name: "--kube-client-burst wins over KUBE_CLIENT_BURST", env: map[string]string{"KUBE_CLIENT_BURST": "15"}, args: []string{"--kube-client-burst=30"},
+			field: func(c Config) string { return fmt.Sprint(c.KubeBurst) }, want: "30"},
+		{name: "client defaults without the peer's variables",
+			field: func(c Config) string { return fmt.Sprint(c.KubeQPS, c.KubeBurst) }, want: "50 100"},
 		{name: "LOG_TYPE=color is a log format", env: map[string]string{"LOG_TYPE": "color"},
 			field: func(c Config) string { return c.LogFormat }, want: "color"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"KUBECONFIG", "KUBE_CONFIG", "DEBUG_UNIX_SOCKET", "ADDON_OPERATOR_DEBUG_SOCKET", "LOG_TYPE"} {
-				t.Setenv(k, tt.env[k])
+			for _, k := range []string{"KUBECONFIG", "KUBE_CONFIG", "DEBUG_UNIX_SOCKET", "ADDON_OPERATOR_DEBUG_SOCKET", "LOG_TYPE", "KUBE_CLIENT_QPS", "KUBE_CLIENT_BURST"} {
+				setenv(t, k, tt.env)
 			}
 			var cfg Config
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			cfg.BindFlags(fs)
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatalf("parse %v: %v", tt.args, err)
+			}
+			if cfg.envErr != nil {
+				t.Fatalf("environment: %v", cfg.envErr)
 			}
 			if got := tt.field(cfg); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
@@ -49,14 +64,34 @@ func TestBindFlagsPeerEnv(t *testing.T) {
 	}
 }
 
+func TestBindFlagsPeerEnvInvalid(t *testing.T) {
+	t.Setenv("KUBE_CLIENT_QPS", "fast")
+	t.Setenv("KUBE_CLIENT_BURST", "1.5")
+	var cfg Config
+	cfg.BindFlags(flag.NewFlagSet("test", flag.ContinueOnError))
+	if cfg.envErr == nil || !strings.Contains(cfg.envErr.Error(), `KUBE_CLIENT_QPS="fast" (--kube-client-qps)`) ||
+		!strings.Contains(cfg.envErr.Error(), `KUBE_CLIENT_BURST="1.5" (--kube-client-burst)`) {
+		t.Errorf("want an error naming both variables and their flags, got %v", cfg.envErr)
+	}
+}
+
+// setenv sets k to env[k] for the test, or unsets it when env has no k.
+func setenv(t *testing.T, k string, env map[string]string) {
+	t.Helper()
+	t.Setenv(k, "") // restores the old value after the test
+	if v, ok := env[k]; ok {
+		t.Setenv(k, v)
+		return
+	}
+	os.Unsetenv(k)
+}
+
 func TestWarnPeerEnv(t *testing.T) {
 	tests := []struct {
 		variable    string
 		replacement string
 	}{
 		{variable: "KUBE_CONTEXT", replacement: "current-context"},
-		{variable: "KUBE_CLIENT_QPS", replacement: "QPS of 50"},
-		{variable: "KUBE_CLIENT_BURST", replacement: "burst of 100"},
 		{variable: "ADDON_OPERATOR_PROMETHEUS_METRICS_PREFIX", replacement: "prefix addon_operator_"},
 		{variable: "UNNUMBERED_MODULE_ORDER", replacement: "NNN- prefix"},
 	}
@@ -72,6 +107,15 @@ func TestWarnPeerEnv(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the prefix we use anyway, nothing logged", func(t *testing.T) {
+		var buf bytes.Buffer
+		warnPeerEnv(slog.New(slog.NewTextHandler(&buf, nil)), func(name string) (string, bool) {
+			return "addon_operator_", name == "ADDON_OPERATOR_PROMETHEUS_METRICS_PREFIX"
+		})
+		if buf.Len() != 0 {
+			t.Errorf("want no log, got:\n%s", buf.String())
+		}
+	})
 	t.Run("nothing set, nothing logged", func(t *testing.T) {
 		var buf bytes.Buffer
 		warnPeerEnv(slog.New(slog.NewTextHandler(&buf, nil)), func(string) (string, bool) { return "", false })
