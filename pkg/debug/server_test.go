@@ -192,6 +192,7 @@ func TestConfigBindFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		env  string
+		peer string
 		xdg  string
 		args []string
 		want string
@@ -201,10 +202,14 @@ func TestConfigBindFlags(t *testing.T) {
 		{name: "environment", env: "/run/ao/debug.sock", want: "/run/ao/debug.sock"},
 		{name: "flag wins", env: "/run/ao/debug.sock", args: []string{"--debug-socket", "/x/y.sock"}, want: "/x/y.sock"},
 		{name: "flag empty disables", args: []string{"--debug-socket="}, want: ""},
+		{name: "peer's environment", peer: "/var/run/addon-operator/debug.socket", want: "/var/run/addon-operator/debug.socket"},
+		{name: "ours wins over the peer's", env: "/run/ao/debug.sock", peer: "/peer.sock", want: "/run/ao/debug.sock"},
+		{name: "flag wins over the peer's", peer: "/peer.sock", args: []string{"--debug-socket", "/x/y.sock"}, want: "/x/y.sock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(debug.SocketEnv, tt.env)
+			t.Setenv(debug.PeerSocketEnv, tt.peer)
 			t.Setenv("XDG_RUNTIME_DIR", tt.xdg)
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			var cfg debug.Config
