@@ -174,9 +174,10 @@ func checkVersion(raw map[string]any) error {
 		return nil
 	case !ok || v == "v0":
 		return fmt.Errorf("%w (a config without configVersion is v0): print configVersion: v1 "+
-			"and rename onKubernetesEvent to kubernetes (event becomes executeHookOnEvent: "+
-			"[Added, Modified, Deleted]); onStartup, beforeAll, afterAll, beforeHelm, afterHelm, "+
-			"beforeDeleteHelm, afterDeleteHelm and schedule keep their form", ErrConfigV0)
+			"and rename onKubernetesEvent to kubernetes, in its entries event [add, update, delete] "+
+			"to executeHookOnEvent [Added, Modified, Deleted], selector to labelSelector, "+
+			"objectName to nameSelector.matchNames and namespaceSelector.matchNames to "+
+			"namespace.nameSelector.matchNames; the lifecycle bindings and schedule keep their form", ErrConfigV0)
 	}
 	return fmt.Errorf("%w: configVersion is %v, want \"v1\"", ErrInvalidConfig, v)
 }
