@@ -124,10 +124,11 @@ func (c *Converger) hookTaskOf(w *hookWork) *queue.Task {
 }
 
 // Merge absorbs a later event of the same hook: contexts are concatenated
-// (a group keeps its last context only).
+// (a group keeps its last context only). A run made for an older bundle
+// absorbs nothing: it is dropped when it runs, the events would be lost.
 func (w *hookWork) Merge(incoming queue.Work) bool {
 	in, ok := incoming.(*hookWork)
-	if !ok || in.ev.Hook != w.ev.Hook || in.ev.Sync || w.ev.Sync {
+	if !ok || in.ev.Hook != w.ev.Hook || in.gen != w.gen || in.ev.Sync || w.ev.Sync {
 		return false
 	}
 	w.ev.Contexts = hook.MergeContexts(w.ev.Contexts, in.ev.Contexts)
