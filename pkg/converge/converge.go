@@ -102,6 +102,8 @@ type Converger struct {
 	deps  Deps
 	log   *slog.Logger
 	clock clock.WithDelayedExecution
+	// limits holds the hooks' execution rate limits (settings).
+	limits hookLimits
 
 	mu            sync.Mutex
 	bundle        module.Loaded

@@ -14,7 +14,10 @@
 //     global values by a global hook re-runs all of the above but onStartup;
 //   - a change of one module's config section, a module hook patching its
 //     module's values, or a deleted object of its release re-runs that module;
-//   - kubernetes and schedule events run the bound hook on its queue.
+//   - kubernetes and schedule events run the bound hook on its queue, at
+//     most as often as the hook's settings allow (executionMinInterval,
+//     executionBurst); a run put off leaves the queue, comes back when due
+//     and absorbs the hook's events that arrived meanwhile.
 //
 // Failures. A failing global step fails its task, which the queue retries
 // with backoff, blocking the main queue (global values feed every module).

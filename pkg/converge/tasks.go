@@ -94,15 +94,24 @@ func (c *Converger) moduleDeleteTask(name string) *queue.Task {
 }
 
 // hookWork runs a hook for a kubernetes or schedule event. Later events of
-// the same hook on the same queue merge into a waiting run.
+// the same hook on the same queue merge into a waiting run. A run the hook's
+// settings put off leaves the queue and comes back when due (hookLimits).
 type hookWork struct {
 	c          *Converger
 	ev         hook.Event
 	activation module.Activation
 	gen        int
+	// due is set once the run holds its token from the hook's bucket: it
+	// runs when next taken from the queue.
+	due bool
 }
 
 func (c *Converger) hookTask(ev hook.Event, activation module.Activation) *queue.Task {
+	return c.hookTaskOf(&hookWork{c: c, ev: ev, activation: activation, gen: c.gen()})
+}
+
+func (c *Converger) hookTaskOf(w *hookWork) *queue.Task {
+	ev := w.ev
 	attrs := []slog.Attr{slog.String("hook", ev.Hook.Name), slog.String("binding", ev.Binding)}
 	if ev.Hook.Module != "" {
 		attrs = append([]slog.Attr{slog.String("module", ev.Hook.Module)}, attrs...)
@@ -110,18 +119,20 @@ func (c *Converger) hookTask(ev hook.Event, activation module.Activation) *queue
 	return &queue.Task{
 		Kind: KindHookRun, Key: KindHookRun + "/" + ev.Hook.Name,
 		Attrs: attrs, AllowFailure: ev.AllowFailure,
-		Work: &hookWork{c: c, ev: ev, activation: activation, gen: c.gen()},
+		Work: w,
 	}
 }
 
 // Merge absorbs a later event of the same hook: contexts are concatenated
-// (a group keeps its last context only).
+// (a group keeps its last context only). A run made for an older bundle
+// absorbs nothing: it is dropped when it runs, the events would be lost.
 func (w *hookWork) Merge(incoming queue.Work) bool {
 	in, ok := incoming.(*hookWork)
-	if !ok || in.ev.Hook != w.ev.Hook || in.ev.Sync || w.ev.Sync {
+	if !ok || in.ev.Hook != w.ev.Hook || in.gen != w.gen || in.ev.Sync || w.ev.Sync {
 		return false
 	}
 	w.ev.Contexts = hook.MergeContexts(w.ev.Contexts, in.ev.Contexts)
+	w.due = w.due || in.due
 	return true
 }
 
@@ -129,7 +140,21 @@ func (w *hookWork) Run(ctx context.Context, log *slog.Logger) error {
 	if !w.c.current(w.gen) {
 		return nil
 	}
+	run, queueIn := w.c.limits.admit(w, w.c.clock.Now())
+	if !run {
+		if queueIn > 0 {
+			log.Debug("hook run put off by its settings", "queue_in", queueIn.String())
+			w.c.clock.AfterFunc(queueIn, func() { w.c.requeue(w) })
+		}
+		return nil
+	}
 	return w.c.runEventHook(ctx, w.ev, w.activation, log)
+}
+
+// requeue queues a run put off by its hook's settings once its token is due.
+func (c *Converger) requeue(w *hookWork) {
+	c.limits.release(w)
+	c.deps.Queues.Add(w.ev.Queue, c.hookTaskOf(w))
 }
 
 // onHookEvent queues the run of a hook engine's event; Start calls it for

@@ -50,6 +50,10 @@ type Bindings struct {
 	Kubernetes []htypes.OnKubernetesEventConfig
 	// Schedules are cron bindings.
 	Schedules []htypes.ScheduleConfig
+	// Settings are the hook's `settings`: executionMinInterval and
+	// executionBurst limit how often its kubernetes and schedule events run
+	// it. Zero when the hook has none.
+	Settings htypes.Settings
 }
 
 // Has reports whether the hook has the lifecycle binding b.
@@ -88,8 +92,8 @@ func ParseConfig(data []byte, global bool) (Bindings, error) {
 	if raw == nil {
 		return Bindings{}, fmt.Errorf("%w: empty output, want a map with configVersion: v1", ErrInvalidConfig)
 	}
-	if v, ok := raw["configVersion"]; !ok || v != "v1" {
-		return Bindings{}, fmt.Errorf("%w: configVersion is %v, want \"v1\"", ErrInvalidConfig, v)
+	if err := checkVersion(raw); err != nil {
+		return Bindings{}, err
 	}
 	allowed := moduleBindings
 	kind := "module"
@@ -150,7 +154,32 @@ func ParseConfig(data []byte, global bool) (Bindings, error) {
 	}
 	cfg.Kubernetes = so.OnKubernetesEvents
 	cfg.Schedules = so.Schedules
+	if so.Settings != nil {
+		cfg.Settings = *so.Settings
+	}
 	return cfg, nil
+}
+
+// ErrConfigV0 marks a hook config in shell-operator's v0 format, which the
+// operator does not load: it wraps ErrInvalidConfig.
+var ErrConfigV0 = fmt.Errorf("%w: configVersion v0 is not supported", ErrInvalidConfig)
+
+// checkVersion accepts configVersion v1 only. A config without
+// configVersion is v0 for shell-operator, so it gets the same error as an
+// explicit v0: one that says how to rewrite it rather than a bare mismatch.
+func checkVersion(raw map[string]any) error {
+	v, ok := raw["configVersion"]
+	switch {
+	case ok && v == "v1":
+		return nil
+	case !ok || v == "v0":
+		return fmt.Errorf("%w (a config without configVersion is v0): print configVersion: v1 "+
+			"and rename onKubernetesEvent to kubernetes, in its entries event [add, update, delete] "+
+			"to executeHookOnEvent [Added, Modified, Deleted], selector to labelSelector, "+
+			"objectName to nameSelector.matchNames and namespaceSelector.matchNames to "+
+			"namespace.nameSelector.matchNames; the lifecycle bindings and schedule keep their form", ErrConfigV0)
+	}
+	return fmt.Errorf("%w: configVersion is %v, want \"v1\"", ErrInvalidConfig, v)
 }
 
 func orderOf(key string, v any) (float64, error) {

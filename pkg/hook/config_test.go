@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	htypes "github.com/flant/shell-operator/pkg/hook/types"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -64,8 +66,9 @@ schedule:
 		{name: "beforeAll in a module hook", in: "configVersion: v1\nbeforeAll: 1\n", wantErr: `binding "beforeAll" is not allowed for a module hook`},
 		{name: "beforeHelm in a global hook", global: true, in: "configVersion: v1\nbeforeHelm: 1\n", wantErr: `binding "beforeHelm" is not allowed for a global hook`},
 		{name: "unknown binding", in: "configVersion: v1\nonShutdown: 1\n", wantErr: `unknown binding "onShutdown"`},
-		{name: "missing configVersion", in: "beforeHelm: 1\n", wantErr: `configVersion is <nil>, want "v1"`},
-		{name: "v0 config", in: "configVersion: v0\n", wantErr: `want "v1"`},
+		{name: "missing configVersion", in: "beforeHelm: 1\n", wantErr: "configVersion v0 is not supported (a config without configVersion is v0): print configVersion: v1"},
+		{name: "v0 config", in: "configVersion: v0\nonKubernetesEvent:\n- {kind: Pod, event: [add]}\n", wantErr: "rename onKubernetesEvent to kubernetes"},
+		{name: "unknown configVersion", in: "configVersion: v2\n", wantErr: `configVersion is v2, want "v1"`},
 		{name: "not yaml", in: "configVersion: [v1\n", wantErr: "not YAML or JSON"},
 		{name: "empty", in: "", wantErr: "empty output"},
 		{name: "order not a number", in: "configVersion: v1\nbeforeHelm: soon\n", wantErr: `binding "beforeHelm": want an order number`},
@@ -132,5 +135,49 @@ schedule:
 	s := got.Schedules[0]
 	if s.BindingName != "schedule" || s.Queue != "cron" || s.ScheduleEntry.Crontab != "*/5 * * * * *" {
 		t.Errorf("schedule = %+v", s)
+	}
+}
+
+func TestParseConfigSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    htypes.Settings
+		wantErr string
+	}{
+		{name: "none", in: "configVersion: v1\nonStartup: 1\n"},
+		{
+			name: "interval and burst",
+			in:   "configVersion: v1\nsettings: {executionMinInterval: 3s, executionBurst: 2}\n",
+			want: htypes.Settings{ExecutionMinInterval: 3 * time.Second, ExecutionBurst: 2},
+		},
+		// shell-operator wants both keys once settings is there.
+		{name: "burst without interval", in: "configVersion: v1\nsettings: {executionBurst: 2}\n", wantErr: "invalid duration"},
+		{name: "unknown key", in: "configVersion: v1\nsettings: {maxRuns: 2}\n", wantErr: "maxRuns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseConfig([]byte(tt.in), true)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want ErrInvalidConfig containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Settings != tt.want {
+				t.Errorf("settings = %+v, want %+v", got.Settings, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigV0IsRefused(t *testing.T) {
+	for _, in := range []string{"onStartup: 1\n", "configVersion: v0\nschedule:\n- crontab: '* * * * *'\n"} {
+		if _, err := ParseConfig([]byte(in), true); !errors.Is(err, ErrConfigV0) {
+			t.Errorf("ParseConfig(%q) error = %v, want ErrConfigV0", in, err)
+		}
 	}
 }

@@ -164,6 +164,7 @@ func TestConfigOutput(t *testing.T) {
 	good := script(t, dir, "good.sh", `if [[ "${1:-}" == "--config" ]]; then echo '{"configVersion":"v1","beforeHelm":10}'; exit 0; fi; exit 1`)
 	bad := script(t, dir, "bad.sh", `if [[ "${1:-}" == "--config" ]]; then echo 'configVersion: v1'; echo 'beforeLunch: 1'; exit 0; fi`)
 	silent := script(t, dir, "silent.sh", `exit 0`)
+	v0 := script(t, dir, "v0.sh", `if [[ "${1:-}" == "--config" ]]; then echo '{"onKubernetesEvent":[{"kind":"Pod","event":["add"]}]}'; exit 0; fi`)
 	r := newTestRunner(t, time.Minute, nil)
 
 	hooks, err := Load(context.Background(), r, []Source{{Name: "m/hooks/good.sh", Path: good, Module: "m", ValuesKey: "m"}})
@@ -176,6 +177,7 @@ func TestConfigOutput(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{bad, `bad.sh: invalid hook config: unknown binding "beforeLunch"`},
 		{silent, "silent.sh --config printed nothing"},
+		{v0, "v0.sh: invalid hook config: configVersion v0 is not supported (a config without configVersion is v0): print configVersion: v1"},
 	} {
 		_, err := Load(context.Background(), r, []Source{{Name: "x", Path: tt.path, Module: "m", ValuesKey: "m"}})
 		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
