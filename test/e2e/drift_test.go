@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/seedops/addon-operator/test/cluster"
@@ -38,16 +39,22 @@ func (e *env) editIngress(change func(*appsv1.Deployment)) {
 }
 
 // scaleIngress sets the ingress Deployment's replicas as `kubectl scale`
-// does.
+// does, again when the operator wrote the Deployment in between (a
+// conflict).
 func (e *env) scaleIngress(n int32) {
 	e.t.Helper()
 	ctx := context.Background()
-	s, err := e.client.AppsV1().Deployments(e.ns).GetScale(ctx, ingressDeployment, metav1.GetOptions{})
+	deployments := e.client.AppsV1().Deployments(e.ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := deployments.GetScale(ctx, ingressDeployment, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = deployments.UpdateScale(ctx, ingressDeployment, s, metav1.UpdateOptions{FieldManager: "kubectl-scale"})
+		return err
+	})
 	if err != nil {
-		e.t.Fatal(err)
-	}
-	s.Spec.Replicas = n
-	if _, err := e.client.AppsV1().Deployments(e.ns).UpdateScale(ctx, ingressDeployment, s, metav1.UpdateOptions{FieldManager: "kubectl-scale"}); err != nil {
 		e.t.Fatal(err)
 	}
 }
