@@ -82,6 +82,7 @@ func TestConfigRefusesBadInput(t *testing.T) {
 	}{
 		{"global", `clusterDomain: Not_A_Domain`, []string{"global.clusterDomain"}},
 		{"global", `discovery: {cloudProvider: aws}`, []string{"global.discovery", "not allowed"}},
+		{"global", `imageRegistry: https://registry.internal`, []string{"global.imageRegistry"}},
 		{"ingressNginx", `replicas: two`, []string{"ingressNginx.replicas", "integer"}},
 		{"ingressNginx", `replicas: 0`, []string{"ingressNginx.replicas", "greater than or equal to 1"}},
 		{"ingressNginx", `replica: 2`, []string{"ingressNginx.replica", "not allowed"}},
@@ -126,6 +127,7 @@ func TestConfigAcceptsGoodInput(t *testing.T) {
 		config string
 	}{
 		{"global", `clusterDomain: k8s.example.internal`},
+		{"global", `imageRegistry: registry.internal:5000/mirror`},
 		{"ingressNginx", `{replicas: 2, service: {type: LoadBalancer, internal: true, annotations: {a.example.com/x: "1"}, nodePorts: {http: 30080, https: 30443}}}`},
 		{"ingressNginx", `{tolerations: [{key: dedicated, operator: Equal, value: ingress, effect: NoSchedule}], nodeSelector: {role: edge}}`},
 		{"prometheus", `{retention: {time: 1y2d, size: 1.5TB}, storage: {size: 100Mi, storageClass: fast-ssd}, replicas: 2}`},
