@@ -105,6 +105,9 @@ func Load(p Paths, log *slog.Logger) (*Bundle, error) {
 	slices.SortFunc(b.Modules, func(x, y *Module) int {
 		return cmp.Or(cmp.Compare(x.Order, y.Order), strings.Compare(x.Name, y.Name))
 	})
+	if err := b.checkRequirements(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 

@@ -116,6 +116,7 @@ func TestLoadFixtureBundle(t *testing.T) {
 				},
 				HasChart: true,
 				Releases: true,
+				Version:  "0.1.0",
 			},
 			{
 				Name:             "cert-manager",
@@ -127,6 +128,7 @@ func TestLoadFixtureBundle(t *testing.T) {
 				EnabledByDefault: ptr(false),
 				HasChart:         true,
 				Releases:         true,
+				Version:          "1.2.3",
 			},
 			{
 				Name:             "prometheus",

@@ -31,6 +31,14 @@
 //     (also wrapping schema.ErrInvalidSchema), two directories that make the same module name, two modules whose
 //     values or enable keys collide, and a module whose values key is
 //     reserved ("global", "operator").
+//   - A module.yaml (Definition, as in Deckhouse modules) is read strictly:
+//     an unknown field, a bad semver constraint, a module that requires
+//     itself or an unknown module, a required module whose Chart.yaml
+//     version does not meet the constraint, and a cycle in the order of
+//     starts (Bundle.Prerequisites) are errors naming the file, field and
+//     reason. Deckhouse's fields that the operator does not use (stage,
+//     namespace, subsystems, critical, descriptions) are accepted and
+//     ignored.
 //
 // It also holds Loaded (a bundle with its hooks' configurations, what the
 // converger runs and the updater swaps) and the types of a module's status

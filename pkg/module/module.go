@@ -60,6 +60,16 @@ type Module struct {
 	// Readiness is how the module's workloads gate it, from its Chart.yaml
 	// annotations.
 	Readiness Readiness
+	// Version is the version in its Chart.yaml; "" without one.
+	Version string
+	// Definition is its module.yaml; nil without one.
+	Definition *Definition
+}
+
+// Unwrapped reports whether the chart sees the module's values at the top
+// level of .Values (module.yaml `values: unwrapped`).
+func (m *Module) Unwrapped() bool {
+	return m.Definition != nil && m.Definition.Values == ValuesUnwrapped
 }
 
 // moduleDir is a module directory found in a modules dir, before loading.
@@ -82,6 +92,17 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 		ValuesKey:  values.ValuesKey(d.name),
 		EnabledKey: values.EnabledKey(d.name),
 	}
+	var err error
+	if m.Definition, err = readDefinition(m); err != nil {
+		return nil, err
+	}
+	if m.Definition != nil && m.Definition.Weight != nil {
+		if d.dirName == d.name {
+			m.Order = *m.Definition.Weight
+		} else if *m.Definition.Weight != d.order {
+			log.Warn("module.yaml weight ignored: the directory's order prefix wins", "module", m.Name, "weight", *m.Definition.Weight, "order", d.order)
+		}
+	}
 	own, ownEnabled, err := m.readValues(filepath.Join(m.Dir, "values.yaml"))
 	if err != nil {
 		return nil, err
@@ -103,6 +124,9 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 		return nil, err
 	}
 	m.HasChart = meta != nil
+	if v, ok := meta["version"].(string); ok {
+		m.Version = v
+	}
 	m.Releases = rendersRelease(m.Dir, meta)
 	if m.Readiness, err = readinessOf(filepath.Join(m.Dir, "Chart.yaml"), meta); err != nil {
 		return nil, err
@@ -131,7 +155,9 @@ func (m *Module) readValues(file string) (values.Values, *bool, error) {
 	if err != nil || v == nil {
 		return values.Values{}, nil, err
 	}
-	keyed := len(v) > 0
+	// An unwrapped module's values.yaml is an upstream chart's: its keys
+	// are always the settings.
+	keyed := len(v) > 0 && !m.Unwrapped()
 	for k := range v {
 		if k != m.ValuesKey && k != m.EnabledKey {
 			keyed = false
