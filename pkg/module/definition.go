@@ -213,24 +213,20 @@ func (b *Bundle) checkRequirements() error {
 // starts, in bundle order:
 //   - a module with a module.yaml waits for the modules its
 //     requirements.modules names, and only for them;
-//   - a module without one waits for every module before it in the
-//     bundle's order (Order, then Name), as when modules ran one after
-//     another.
+//   - a module without one waits for every module of a lower Order, as
+//     before module.yaml existed (modules of one Order run together).
 func (b *Bundle) Prerequisites(m *Module) []*Module {
-	if m.Definition != nil {
-		var out []*Module
-		for _, other := range b.Modules {
+	var out []*Module
+	for _, other := range b.Modules {
+		if m.Definition != nil {
 			if _, ok := m.Definition.Requirements.Modules[other.Name]; ok {
 				out = append(out, other)
 			}
+		} else if other.Order < m.Order {
+			out = append(out, other)
 		}
-		return out
 	}
-	i := slices.Index(b.Modules, m)
-	if i < 0 {
-		return nil
-	}
-	return b.Modules[:i:i]
+	return out
 }
 
 // findCycle returns a cycle of Prerequisites as module names, the first
@@ -277,7 +273,7 @@ func (b *Bundle) findCycle() []string {
 		waiter, waitsFor := found[i], found[i+1]
 		why := "requires"
 		if waiter.Definition == nil {
-			why = "has no module.yaml, so it waits for every module before it, such as"
+			why = "has no module.yaml, so it waits for every module of a lower order, such as"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s", waiter.Name, why, waitsFor.Name))
 	}

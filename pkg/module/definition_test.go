@@ -68,6 +68,7 @@ func TestPrerequisites(t *testing.T) {
 		moduletest.Text("modules/c/module.yaml", "weight: 15\n"),
 		moduletest.Text("modules/d/module.yaml", "weight: 25\nrequirements: {modules: {a: \"\", c: \"\"}}\n"),
 		moduletest.Text("modules/030-e/Chart.yaml", chart),
+		moduletest.Text("modules/030-f/Chart.yaml", chart),
 	)
 	b, err := Load(DefaultPaths(root), nil)
 	if err != nil {
@@ -82,10 +83,11 @@ func TestPrerequisites(t *testing.T) {
 	}
 	want := map[string][]string{
 		"d": {"a", "c"},           // module.yaml: only what it requires
-		"a": {},                   // no module.yaml: everything before it
+		"a": {},                   // no module.yaml: every lower order
 		"c": {},                   // module.yaml without requirements: nothing
 		"b": {"a", "c"},           // no module.yaml
-		"e": {"a", "c", "b", "d"}, // no module.yaml
+		"e": {"a", "c", "b", "d"}, // no module.yaml; not f, of the same order
+		"f": {"a", "c", "b", "d"},
 	}
 	for name, w := range want {
 		if diff := cmp.Diff(w, names(b.Prerequisites(b.Module(name)))); diff != "" {
@@ -160,7 +162,7 @@ func TestDefinitionRefused(t *testing.T) {
 				moduletest.Text("modules/010-foo/module.yaml", "requirements:\n  modules: {bar: \"\"}\n"),
 				moduletest.Text("modules/020-bar/Chart.yaml", chart),
 			},
-			want: "modules wait for each other in a cycle: foo requires bar; bar has no module.yaml, so it waits for every module before it, such as foo",
+			want: "modules wait for each other in a cycle: foo requires bar; bar has no module.yaml, so it waits for every module of a lower order, such as foo",
 		},
 		{
 			name:  "bad values mode",
