@@ -1,9 +1,7 @@
 package configstore
 
 import (
-	"encoding/json"
-	"strconv"
-
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
@@ -103,29 +101,7 @@ func (s Snapshot) Secrets(schemas Schemas) []string {
 	var out []string
 	for key, section := range s.sections() {
 		_, secret := splitSecret(section, schemas.SecretPaths(key))
-		out = appendScalars(out, map[string]any(secret))
-	}
-	return out
-}
-
-func appendScalars(out []string, v any) []string {
-	switch t := v.(type) {
-	case string:
-		return append(out, t)
-	case float64:
-		return append(out, strconv.FormatFloat(t, 'f', -1, 64))
-	case json.Number:
-		return append(out, t.String())
-	case values.Values:
-		return appendScalars(out, map[string]any(t))
-	case map[string]any:
-		for _, e := range t {
-			out = appendScalars(out, e)
-		}
-	case []any:
-		for _, e := range t {
-			out = appendScalars(out, e)
-		}
+		out = mask.Scalars(out, secret)
 	}
 	return out
 }

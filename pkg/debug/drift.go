@@ -64,7 +64,7 @@ func moduleDrift(r *http.Request, src *Sources) (any, error) {
 	for _, d := range src.Drift.Drift(name) {
 		out.Objects = append(out.Objects, DriftedObject{
 			APIVersion: d.Object.APIVersion, Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name,
-			Revision: d.Revision, Paths: d.Paths, Diff: mk.mask(d.Diff), Paused: d.Paused,
+			Revision: d.Revision, Paths: d.Paths, Diff: mk.Mask(d.Diff), Paused: d.Paused,
 		})
 	}
 	return out, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/seedops/addon-operator/pkg/helm"
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/values"
 )
@@ -40,7 +41,7 @@ func listModules(_ *http.Request, src *Sources) (any, error) {
 	out := make([]ModuleStatus, 0, len(statuses))
 	for _, st := range statuses {
 		ms := moduleStatus(st)
-		ms.Message, ms.EnabledReason = mk.mask(ms.Message), mk.mask(ms.EnabledReason)
+		ms.Message, ms.EnabledReason = mk.Mask(ms.Message), mk.Mask(ms.EnabledReason)
 		out = append(out, ms)
 	}
 	return out, nil
@@ -55,7 +56,7 @@ func listQueues(_ *http.Request, src *Sources) (any, error) {
 	for _, q := range snap {
 		qi := queueInfo(q)
 		for i := range qi.Tasks {
-			qi.Tasks[i].LastError = mk.mask(qi.Tasks[i].LastError)
+			qi.Tasks[i].LastError = mk.Mask(qi.Tasks[i].LastError)
 		}
 		out = append(out, qi)
 	}
@@ -64,7 +65,7 @@ func listQueues(_ *http.Request, src *Sources) (any, error) {
 
 // knownSecrets masks the secret values of the global section and of every
 // module, effective and config values alike.
-func knownSecrets(src *Sources) masker {
+func knownSecrets(src *Sources) *mask.Masker {
 	b := src.Modules.Bundle()
 	paths := secretPaths(b, nil)
 	vals, cfgVals := src.Values.GlobalValues()
@@ -160,7 +161,7 @@ func (s *Server) render(r *http.Request, src *Sources) (any, error) {
 	if err != nil {
 		msg := err.Error()
 		if !show {
-			msg = newMasker(secrets).mask(msg)
+			msg = newMasker(secrets).Mask(msg)
 		}
 		if errors.Is(err, helm.ErrRender) {
 			return nil, &apiError{status: http.StatusUnprocessableEntity, body: ErrorResponse{Code: CodeRenderFailed, Error: msg}}
@@ -190,8 +191,8 @@ func (s *Server) render(r *http.Request, src *Sources) (any, error) {
 	}
 	if !show {
 		mk := newMasker(secrets)
-		res.Manifest = mk.mask(res.Manifest)
-		res.Diff = mk.mask(res.Diff)
+		res.Manifest = mk.Mask(res.Manifest)
+		res.Diff = mk.Mask(res.Diff)
 	}
 	return res, nil
 }

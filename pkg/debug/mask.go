@@ -2,21 +2,18 @@ package debug
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 
+	"github.com/seedops/addon-operator/pkg/mask"
 	"github.com/seedops/addon-operator/pkg/values"
 )
 
 // Mask replaces secret values in the API's answers.
-const Mask = "***"
+const Mask = mask.Text
 
 // maskSections returns a copy of vals (a tree of sections: global,
 // <valuesKey>) with each value under one of its section's secret paths
@@ -72,7 +69,7 @@ func secretStrings(vals values.Values, paths map[string][][]string) []string {
 		for _, p := range ps {
 			v, ok := lookup(tree[section], p)
 			if ok {
-				out = appendScalars(out, v)
+				out = mask.Scalars(out, v)
 			}
 		}
 	}
@@ -90,24 +87,6 @@ func lookup(v any, path []string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-func appendScalars(out []string, v any) []string {
-	switch t := v.(type) {
-	case string:
-		return append(out, t)
-	case json.Number:
-		return append(out, t.String())
-	case map[string]any:
-		for _, e := range t {
-			out = appendScalars(out, e)
-		}
-	case []any:
-		for _, e := range t {
-			out = appendScalars(out, e)
-		}
-	}
-	return out
 }
 
 // plainTree copies vals into plain JSON types (maps, slices, strings,
@@ -155,48 +134,11 @@ func manifestSecrets(manifest string) []string {
 	return out
 }
 
-// masker replaces secret strings in text.
-type masker struct {
-	r *strings.Replacer
-}
-
-// newMasker masks each secret, its standard base64 encoding (Helm's
-// b64enc), and each line of a multi-line secret (as YAML block scalars
-// indent them). Longer strings win over shorter ones at the same place.
-func newMasker(secrets []string) masker {
-	set := map[string]bool{}
-	add := func(s string) {
-		if s != "" && s != Mask {
-			set[s] = true
-		}
-	}
-	for _, s := range secrets {
-		add(s)
-		add(base64.StdEncoding.EncodeToString([]byte(s)))
-		if strings.Contains(s, "\n") {
-			for _, line := range strings.Split(s, "\n") {
-				add(strings.TrimSpace(line))
-			}
-		}
-	}
-	if len(set) == 0 {
-		return masker{}
-	}
-	list := make([]string, 0, len(set))
-	for s := range set {
-		list = append(list, s)
-	}
-	slices.SortFunc(list, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
-	pairs := make([]string, 0, 2*len(list))
-	for _, s := range list {
-		pairs = append(pairs, s, Mask)
-	}
-	return masker{r: strings.NewReplacer(pairs...)}
-}
-
-func (m masker) mask(s string) string {
-	if m.r == nil || s == "" {
-		return s
-	}
-	return m.r.Replace(s)
+// newMasker masks secrets in text as the operator's logs and statuses do
+// (package mask: base64 forms and lines of multi-line values too; values
+// shorter than mask.MinLen are left alone).
+func newMasker(secrets []string) *mask.Masker {
+	m := mask.New()
+	m.Update(secrets)
+	return m
 }

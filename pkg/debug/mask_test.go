@@ -109,28 +109,6 @@ stringData:
 	}
 }
 
-func TestMasker(t *testing.T) {
-	tests := []struct {
-		name    string
-		secrets []string
-		in      string
-		want    string
-	}{
-		{name: "plain and base64", secrets: []string{"pass"}, in: "a: pass\nb: cGFzcw==\n", want: "a: ***\nb: ***\n"},
-		{name: "longer secret wins", secrets: []string{"abc", "abcdef"}, in: "x abcdef y abc", want: "x *** y ***"},
-		{name: "lines of a multi-line secret", secrets: []string{"-----BEGIN-----\nAAAA\n-----END-----"}, in: "key: |\n    -----BEGIN-----\n    AAAA\n    -----END-----\n", want: "key: |\n    ***\n    ***\n    ***\n"},
-		{name: "empty secrets are ignored", secrets: []string{""}, in: "a: b", want: "a: b"},
-		{name: "no secrets", in: "a: b", want: "a: b"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := newMasker(tt.secrets).mask(tt.in); got != tt.want {
-				t.Errorf("mask(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func toSet(list []string) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range list {

@@ -1,8 +1,12 @@
 package mask
 
 import (
+	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
+
+	"github.com/seedops/addon-operator/pkg/values"
 )
 
 func TestMasker(t *testing.T) {
@@ -66,4 +70,21 @@ func TestMaskerConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestScalars(t *testing.T) {
+	tree := map[string]any{
+		"password": "hunter22",
+		"port":     8443.0,
+		"count":    json.Number("12345"),
+		"on":       true,
+		"none":     nil,
+		"nested":   values.Values{"list": []any{"a-key", map[string]any{"deep": "deep-secret"}}},
+	}
+	got := Scalars(nil, tree)
+	slices.Sort(got)
+	want := []string{"12345", "8443", "a-key", "deep-secret", "hunter22"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Scalars = %q, want %q", got, want)
+	}
 }
