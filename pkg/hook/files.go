@@ -208,7 +208,13 @@ func readResult(path, name string, limit int64) ([]byte, error) {
 	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadOutput, name)
 	}
-	data, err := io.ReadAll(io.LimitReader(file, limit+1))
+	return readLimited(file, name, limit)
+}
+
+// readLimited reads r to its end, taking no more than limit+1 bytes from
+// it, and refuses more than limit.
+func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", ErrBadOutput, name, err)
 	}

@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -65,6 +66,33 @@ func TestRunFileLimit(t *testing.T) {
 				t.Fatalf("error = %v, want %v containing %q", err, wantIs, tt.wantErr)
 			}
 		})
+	}
+}
+
+// countingReader gives n bytes and counts what was taken.
+type countingReader struct{ n, taken int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.taken >= r.n {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	n = min(n, r.n-r.taken)
+	r.taken += n
+	return int(n), nil
+}
+
+// A file far over the limit is refused after limit+1 bytes, not read to
+// its end: a hook cannot make the operator hold a file of any size.
+func TestReadLimitedStopsAtTheLimit(t *testing.T) {
+	const limit = 1024
+	r := &countingReader{n: 1 << 30}
+	_, err := readLimited(r, "VALUES_JSON_PATCH_PATH", limit)
+	if !errors.Is(err, ErrBadOutput) {
+		t.Fatalf("error = %v, want ErrBadOutput", err)
+	}
+	if r.taken > limit+1 {
+		t.Fatalf("read %d bytes of the file, want at most %d", r.taken, limit+1)
 	}
 }
 
