@@ -70,6 +70,7 @@ type Queues interface {
 type Observer interface {
 	HookRun(module, hook, binding string, activation module.Activation, queue string, d time.Duration, err error, allowFailure bool)
 	ModuleRun(module string, activation module.Activation, d time.Duration, err error)
+	ModuleHelm(module string, activation module.Activation, d time.Duration)
 	ModuleDelete(module string, err error)
 	DiscoverError()
 	Convergence(activation module.Activation, d time.Duration)

@@ -50,6 +50,11 @@ func TestFailingModuleIsRetriedWithBackoff(t *testing.T) {
 	if diff := cmp.Diff(want, h.obs.modules()); diff != "" {
 		t.Errorf("module runs (-want +got):\n%s", diff)
 	}
+	// module_helm_seconds times the Helm step of every run, failed or not.
+	wantHelm := []string{"a OnStartup", "b OnStartup", "a Retry", "a Retry", "a Retry"}
+	if diff := cmp.Diff(wantHelm, h.obs.helms()); diff != "" {
+		t.Errorf("Helm steps (-want +got):\n%s", diff)
+	}
 	mu.Lock()
 	gotBackoffs := slices.Clone(backoffs)
 	mu.Unlock()

@@ -319,6 +319,7 @@ type fakeObserver struct {
 	mu             sync.Mutex
 	hookRuns       []hookRun
 	moduleRuns     []string // "module activation ok|error"
+	moduleHelms    []string // "module activation"
 	moduleDeletes  []string
 	discoverErrors int
 	configErrors   int
@@ -336,6 +337,12 @@ func (f *fakeObserver) ModuleRun(module string, activation module.Activation, _ 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.moduleRuns = append(f.moduleRuns, fmt.Sprintf("%s %s %s", module, activation, outcome(err)))
+}
+
+func (f *fakeObserver) ModuleHelm(module string, activation module.Activation, _ time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.moduleHelms = append(f.moduleHelms, fmt.Sprintf("%s %s", module, activation))
 }
 
 func (f *fakeObserver) ModuleDelete(module string, err error) {
@@ -402,6 +409,12 @@ func (f *fakeObserver) modules() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.moduleRuns)
+}
+
+func (f *fakeObserver) helms() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.moduleHelms)
 }
 
 func (f *fakeObserver) counts() (configErrors, discoverErrors int) {

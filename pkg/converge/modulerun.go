@@ -119,7 +119,11 @@ func (c *Converger) doRunModule(ctx context.Context, ms *moduleState, activation
 			return 0, err
 		}
 	}
+	helmStart := c.clock.Now()
 	rev, err := c.deploy(ctx, ms, log)
+	if ms.mod.Releases {
+		c.deps.Observer.ModuleHelm(ms.mod.Name, activation, c.clock.Since(helmStart))
+	}
 	if err != nil {
 		return 0, &stepError{step: module.StepHelm, err: err}
 	}

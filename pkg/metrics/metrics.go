@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -47,6 +48,8 @@ type Metrics struct {
 	modulePhase             *prometheus.GaugeVec
 	driftChecks             *prometheus.CounterVec
 	driftCorrections        *prometheus.CounterVec
+	moduleHelmSeconds       *prometheus.HistogramVec
+	bindingCount            *prometheus.GaugeVec
 
 	clock clock.WithTicker // ticks live_ticks
 
@@ -55,6 +58,9 @@ type Metrics struct {
 	presetModules, presetGlobalHooks map[string]bool
 	// phased: the modules of the last ModulePhases.
 	phased map[string]bool
+	// bound: the module and hook of each binding_count series of the last
+	// Preset.
+	bound map[[2]string]bool
 }
 
 // liveTick is how often Start increases live_ticks.
@@ -108,20 +114,36 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		modulePhase:             gauge("module_phase", "1 for the phase of a module's Module object (Ready, Reconciling, Error, Disabled), 0 for the other phases.", []string{"module", "phase"}),
 		driftChecks:             counter("drift_checks_total", "Objects of a module's release compared with the deployed revision (server-side apply dry runs) after a change.", []string{"module"}),
 		driftCorrections:        counter("drift_corrections_total", "Objects of a module's release re-applied because they had drifted from the deployed revision.", []string{"module", "kind"}),
+		moduleHelmSeconds:       histogram("module_helm_seconds", "Time of the Helm step of a module run (values check, CRDs, render, install or upgrade).", []string{"module", "activation"}),
+		bindingCount:            gauge("binding_count", "Bindings in a hook's configuration (module is empty for a global hook).", []string{"module", "hook"}),
 		clock:                   clock.RealClock{},
 	}
 	for _, o := range opts {
 		o(m)
 	}
+	// flant/addon-operator's code emits these facts under names other than
+	// its documentation's (which are ours); existing alerts use either.
+	const peerHelp = "Same series as %s (the name flant/addon-operator's code emits)."
+	peer := func(c prometheus.Collector, ours, theirs string, labels []string) prometheus.Collector {
+		return withPeerName(c, theirs, fmt.Sprintf(peerHelp, prefix+ours), labels)
+	}
 	reg.MustRegister(
-		m.globalHookSeconds, m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess,
-		m.moduleHookSeconds, m.moduleHookErrors, m.moduleHookAllowedErrors, m.moduleHookSuccess,
-		m.moduleRunSeconds, m.moduleRunErrors, m.moduleDeleteErrors, m.discoverErrors,
+		m.globalHookSeconds,
+		peer(m.globalHookErrors, "global_hook_run_errors_total", "global_hook_errors_total", hookLabels),
+		peer(m.globalHookAllowedErrors, "global_hook_run_allowed_errors_total", "global_hook_allowed_errors_total", hookLabels),
+		peer(m.globalHookSuccess, "global_hook_run_success_total", "global_hook_success_total", hookLabels),
+		m.moduleHookSeconds,
+		peer(m.moduleHookErrors, "module_hook_run_errors_total", "module_hook_errors_total", moduleHookLabels),
+		peer(m.moduleHookAllowedErrors, "module_hook_run_allowed_errors_total", "module_hook_allowed_errors_total", moduleHookLabels),
+		peer(m.moduleHookSuccess, "module_hook_run_success_total", "module_hook_success_total", moduleHookLabels),
+		m.moduleRunSeconds, m.moduleRunErrors, m.moduleDeleteErrors,
+		peer(m.discoverErrors, "module_discover_errors_total", "modules_discover_errors_total", nil),
 		m.helmSeconds, m.helmErrors, m.redeployed, m.absentResources,
 		m.convergenceSeconds, m.convergenceTotal, m.queueLength, m.taskWait,
 		m.configErrors, m.configUnknownKeys, m.liveTicks,
 		m.releaseInfo, m.updateLastCheck, m.updateErrors, m.pendingReleases,
-		m.modulePhase, m.driftChecks, m.driftCorrections,
+		m.modulePhase, newModuleInfo(m.modulePhase), m.driftChecks, m.driftCorrections,
+		m.moduleHelmSeconds, m.bindingCount,
 	)
 	return m
 }
@@ -195,6 +217,12 @@ func (m *Metrics) ModuleDelete(module string, err error) {
 	if err != nil {
 		c.Inc()
 	}
+}
+
+// ModuleHelm records the Helm step of a module run: everything between
+// its beforeHelm and afterHelm hooks.
+func (m *Metrics) ModuleHelm(module string, activation module.Activation, d time.Duration) {
+	m.moduleHelmSeconds.WithLabelValues(module, string(activation)).Observe(d.Seconds())
 }
 
 // DiscoverError counts a failed module discovery.

@@ -20,8 +20,15 @@ import (
 )
 
 // scrape returns every series of reg as `name{k="v",...}` → value; a
-// histogram gives its _count and _sum.
+// histogram gives its _count and _sum. It leaves out the peer's names that
+// show series of ours again (mirrors); TestPeerNames checks those.
 func scrape(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	return scrapeNames(t, reg, func(name string) bool { _, ok := mirrors[name]; return !ok })
+}
+
+// scrapeNames is scrape of the metrics whose name keep accepts.
+func scrapeNames(t *testing.T, reg prometheus.Gatherer, keep func(name string) bool) map[string]float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -29,6 +36,9 @@ func scrape(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 	}
 	out := map[string]float64{}
 	for _, mf := range mfs {
+		if !keep(mf.GetName()) {
+			continue
+		}
 		for _, m := range mf.GetMetric() {
 			var labels []string
 			for _, l := range m.GetLabel() {
@@ -283,6 +293,8 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 	m.ModulePhases(map[string]module.Phase{"m": "Ready"})
 	m.DriftChecked("m")
 	m.DriftCorrected("m", "Deployment")
+	m.ModuleHelm("m", "a", time.Second)
+	m.Preset(metrics.Series{Modules: []string{"m"}, Bindings: []metrics.HookBindings{{Module: "m", Hook: "m.sh", Count: 1}}})
 
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -293,29 +305,39 @@ func TestMetricNamesFollowThePeer(t *testing.T) {
 		got = append(got, mf.GetName())
 	}
 	want := []string{
+		"addon_operator_binding_count",
 		"addon_operator_config_unknown_keys",
 		"addon_operator_config_values_errors_total",
 		"addon_operator_convergence_seconds",
 		"addon_operator_convergence_total",
 		"addon_operator_drift_checks_total",
 		"addon_operator_drift_corrections_total",
+		"addon_operator_global_hook_allowed_errors_total",
+		"addon_operator_global_hook_errors_total",
 		"addon_operator_global_hook_run_allowed_errors_total",
 		"addon_operator_global_hook_run_errors_total",
 		"addon_operator_global_hook_run_seconds",
 		"addon_operator_global_hook_run_success_total",
+		"addon_operator_global_hook_success_total",
 		"addon_operator_helm_operation_errors_total",
 		"addon_operator_helm_operation_seconds",
 		"addon_operator_live_ticks",
+		"addon_operator_mm_module_info",
 		"addon_operator_module_delete_errors_total",
 		"addon_operator_module_discover_errors_total",
+		"addon_operator_module_helm_seconds",
+		"addon_operator_module_hook_allowed_errors_total",
+		"addon_operator_module_hook_errors_total",
 		"addon_operator_module_hook_run_allowed_errors_total",
 		"addon_operator_module_hook_run_errors_total",
 		"addon_operator_module_hook_run_seconds",
 		"addon_operator_module_hook_run_success_total",
+		"addon_operator_module_hook_success_total",
 		"addon_operator_module_phase",
 		"addon_operator_module_run_errors_total",
 		"addon_operator_module_run_seconds",
 		"addon_operator_modules_absent_resources_total",
+		"addon_operator_modules_discover_errors_total",
 		"addon_operator_modules_helm_release_redeployed_total",
 		"addon_operator_pending_releases",
 		"addon_operator_release_info",

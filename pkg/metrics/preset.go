@@ -18,6 +18,15 @@ type Series struct {
 	// Hooks are the label values the hooks run with: one item per hook,
 	// binding, activation and queue the converger uses.
 	Hooks []HookSeries
+	// Bindings are the number of bindings of each hook, for binding_count.
+	Bindings []HookBindings
+}
+
+// HookBindings is the number of bindings in one hook's configuration.
+type HookBindings struct {
+	// Module is "" for a global hook.
+	Module, Hook string
+	Count        int
 }
 
 // HookSeries are the label values of one hook's runs.
@@ -32,10 +41,11 @@ type HookSeries struct {
 // rather than no data before the first failure: per module the run, delete
 // and Helm error counters and the redeployed and absent resources
 // counters; per hook the error, allowed error and success counters; per
-// queue the length gauge. A series that exists keeps its value. The series of
-// modules and global hooks that the previous Preset had and s has not are
-// removed (the bundle in force no longer has them). Histograms are not
-// preset: their series appear with the first observation.
+// queue the length gauge. A series that exists keeps its value. It sets
+// binding_count for each hook of s. The series of modules and global hooks
+// that the previous Preset had and s has not are removed (the bundle in
+// force no longer has them). Histograms are not preset: their series appear
+// with the first observation.
 //
 // Call it on start and after every bundle swap; safe for concurrent use.
 func (m *Metrics) Preset(s Series) {
@@ -84,7 +94,24 @@ func (m *Metrics) Preset(s Series) {
 			m.globalHookSeconds.DeletePartialMatch(l)
 		}
 	}
+	m.presetBindings(s.Bindings)
 	m.presetModules, m.presetGlobalHooks = modules, globalHooks
+}
+
+// presetBindings sets binding_count to bindings and drops the hooks of the
+// previous Preset that bindings lacks. Called with mu held.
+func (m *Metrics) presetBindings(bindings []HookBindings) {
+	bound := make(map[[2]string]bool, len(bindings))
+	for _, b := range bindings {
+		bound[[2]string{b.Module, b.Hook}] = true
+		m.bindingCount.WithLabelValues(b.Module, b.Hook).Set(float64(b.Count))
+	}
+	for k := range m.bound {
+		if !bound[k] {
+			m.bindingCount.DeleteLabelValues(k[0], k[1])
+		}
+	}
+	m.bound = bound
 }
 
 // forgetModule removes the series labelled with the module, except
@@ -97,7 +124,7 @@ func (m *Metrics) forgetModule(name string) {
 	} {
 		v.DeletePartialMatch(l)
 	}
-	for _, v := range []*prometheus.HistogramVec{m.moduleHookSeconds, m.moduleRunSeconds, m.helmSeconds} {
+	for _, v := range []*prometheus.HistogramVec{m.moduleHookSeconds, m.moduleRunSeconds, m.helmSeconds, m.moduleHelmSeconds} {
 		v.DeletePartialMatch(l)
 	}
 }

@@ -13,7 +13,8 @@ import (
 
 // seriesOf lists the label values of b's modules, hooks and queues, for
 // metrics.Preset: every binding of every hook with each activation and
-// queue the converger can run it with.
+// queue the converger can run it with, and each hook's number of bindings
+// (each lifecycle, kubernetes and schedule binding counts one).
 func seriesOf(b module.Loaded) metrics.Series {
 	s := metrics.Series{
 		HelmOperations: []string{helm.OpRender, helm.OpInstall, helm.OpUpgrade, helm.OpUninstall},
@@ -27,6 +28,8 @@ func seriesOf(b module.Loaded) metrics.Series {
 		hooks = append(hooks, b.ModuleHooks[m.Name]...)
 	}
 	for _, h := range hooks {
+		n := len(h.Bindings.Orders) + len(h.Bindings.Kubernetes) + len(h.Bindings.Schedules)
+		s.Bindings = append(s.Bindings, metrics.HookBindings{Module: h.Module, Hook: h.Name, Count: n})
 		add := func(binding, queue string, activations ...module.Activation) {
 			for _, a := range activations {
 				s.Hooks = append(s.Hooks, metrics.HookSeries{Module: h.Module, Hook: h.Name, Binding: binding, Activation: a, Queue: queue})

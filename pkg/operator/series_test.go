@@ -59,4 +59,13 @@ func TestSeriesOfTheBundle(t *testing.T) {
 	if slices.Contains(s.Hooks, metrics.HookSeries{Hook: "nodes.sh", Binding: "onStartup", Activation: "Retry", Queue: "main"}) {
 		t.Error("a global onStartup hook is preset with activation Retry, which it never runs with")
 	}
+	// binding_count, as flant/addon-operator reports it: every binding of
+	// the hook's configuration counts one.
+	wantBindings := []metrics.HookBindings{
+		{Hook: "nodes.sh", Count: 3},
+		{Module: "ingress", Hook: "010-ingress/hooks/a.sh", Count: 3},
+	}
+	if !slices.Equal(s.Bindings, wantBindings) {
+		t.Errorf("bindings = %+v, want %+v", s.Bindings, wantBindings)
+	}
 }
