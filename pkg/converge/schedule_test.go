@@ -3,7 +3,9 @@ package converge_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/module/moduletest"
@@ -279,6 +282,27 @@ func TestUnreadableClusterVersionFailsTheConverge(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		if st := h.status(name); st.Phase != module.PhaseReady {
 			t.Errorf("%s: phase %s (%s), want Ready", name, st.Phase, st.Message)
+		}
+	}
+}
+
+func TestModuleParallelismFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, runtime.NumCPU()},
+		{[]string{"--module-parallelism", "1"}, 1},
+		{[]string{"--module-parallelism=8"}, 8},
+	} {
+		var c converge.Config
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		c.BindFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("parse %v: %v", tc.args, err)
+		}
+		if c.ModuleParallelism != tc.want {
+			t.Errorf("%v: ModuleParallelism = %d, want %d", tc.args, c.ModuleParallelism, tc.want)
 		}
 	}
 }
