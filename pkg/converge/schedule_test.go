@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/module"
@@ -304,5 +305,23 @@ func TestModuleParallelismFlag(t *testing.T) {
 		if c.ModuleParallelism != tc.want {
 			t.Errorf("%v: ModuleParallelism = %d, want %d", tc.args, c.ModuleParallelism, tc.want)
 		}
+	}
+}
+
+// Disabled modules are deleted in the reverse order of starts: a module
+// before the modules it requires, so it never runs without them.
+func TestDisabledModulesAreDeletedBeforeTheModulesTheyRequire(t *testing.T) {
+	h := newHarness(t, files(
+		[]moduletest.File{moduletest.Text("values.yaml", "aEnabled: true\nbEnabled: true\ncEnabled: true\n")},
+		defined("010-a", "requirements: {modules: {c: \"\"}}\n"), defined("020-b", "description: B\n"), defined("030-c", "description: C\n"),
+	), nil)
+	h.start(snapshot(t, ""))
+	h.waitReady()
+	h.waitIdle("main")
+
+	h.configure(snapshot(t, "aEnabled: false\nbEnabled: false\ncEnabled: false"), configstore.Change{Enabled: []string{"a", "b", "c"}})
+	h.eventually("a second converge", func() bool { return len(h.obs.converges()) == 2 })
+	if diff := cmp.Diff([]string{"uninstall a", "uninstall c", "uninstall b"}, h.j.with("uninstall ")); diff != "" {
+		t.Errorf("uninstalls (-want +got):\n%s", diff)
 	}
 }
