@@ -14,9 +14,8 @@ import (
 // pass has finished its run, whatever the outcome: a failed prerequisite
 // is retried on its own (runModule), its dependents are not held back by
 // it. At most c.parallelism modules run at once; of those ready to start,
-// the first in enable order starts first. It returns once every started
-// run has returned: ctx.Err() when ctx was cancelled before every module
-// started, nil otherwise.
+// the first in enable order starts first. Once ctx is cancelled no module
+// starts; it returns when every started run has returned, with ctx.Err().
 //
 // Each module runs in one goroutine, so the lifecycle hooks of one module
 // never run concurrently with each other; runs of different modules (and
