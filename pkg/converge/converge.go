@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sort"
+	"runtime"
 	"sync"
 	"time"
 
@@ -95,6 +95,14 @@ type Deps struct {
 	// is stepped while the converger is idle.
 	Clock clock.WithDelayedExecution
 	Log   *slog.Logger
+	// ModuleParallelism is how many module runs a converge of all modules
+	// runs at once (Config.ModuleParallelism); below 1, the number of CPUs.
+	ModuleParallelism int
+	// KubeVersion returns the cluster's Kubernetes version as the API
+	// server reports it ("v1.34.4"), for modules' requirements.kubernetes.
+	// Discovery calls it once per pass, only when a module of the bundle
+	// has such a requirement; nil makes those passes fail.
+	KubeVersion func(ctx context.Context) (string, error)
 }
 
 // Converger keeps modules converged. Its methods are safe for concurrent
@@ -105,10 +113,13 @@ type Converger struct {
 	clock clock.WithDelayedExecution
 	// limits holds the hooks' execution rate limits (settings).
 	limits hookLimits
+	// parallelism bounds the module runs of one pass (runEnabled).
+	parallelism int
 
 	mu            sync.Mutex
 	bundle        module.Loaded
 	modules       []*moduleState // in module order
+	starts        []*moduleState // in the order of starts (startOrder), that of discovery
 	byName        map[string]*moduleState
 	globalDynamic values.Patch
 	enabledNames  []string
@@ -135,6 +146,10 @@ func New(b module.Loaded, deps Deps) *Converger {
 	if c.clock == nil {
 		c.clock = clock.RealClock{}
 	}
+	c.parallelism = deps.ModuleParallelism
+	if c.parallelism < 1 {
+		c.parallelism = runtime.NumCPU()
+	}
 	c.setBundle(b)
 	return c
 }
@@ -148,6 +163,7 @@ func (c *Converger) setBundle(b module.Loaded) {
 		c.modules = append(c.modules, ms)
 		c.byName[m.Name] = ms
 	}
+	c.starts = startOrder(b.Modules, c.modules)
 }
 
 // Ready is closed once the first converge of all modules has finished
@@ -341,20 +357,6 @@ func (c *Converger) markReady() {
 		c.firstDone = true
 		close(c.ready)
 	}
-}
-
-// byOrder groups modules by order number, ascending.
-func byOrder(mods []*moduleState) [][]*moduleState {
-	sorted := append([]*moduleState(nil), mods...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].mod.Order < sorted[j].mod.Order })
-	var groups [][]*moduleState
-	for i, ms := range sorted {
-		if i == 0 || ms.mod.Order != sorted[i-1].mod.Order {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], ms)
-	}
-	return groups
 }
 
 // errGlobal marks failures of global steps in task errors.

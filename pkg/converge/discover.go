@@ -2,17 +2,20 @@ package converge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"slices"
+	"strings"
 
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
 )
 
-// convergeAll runs beforeAll, discovery, deletes of disabled modules, runs
-// of enabled ones (same order in parallel) and afterAll.
+// convergeAll runs beforeAll, discovery, deletes of disabled modules (one
+// at a time, in reverse order of starts), runs of enabled ones (runEnabled)
+// and afterAll.
 func (c *Converger) convergeAll(ctx context.Context, activation module.Activation, log *slog.Logger) error {
 	start := c.clock.Now()
 	c.mu.Lock()
@@ -23,23 +26,15 @@ func (c *Converger) convergeAll(ctx context.Context, activation module.Activatio
 			return fmt.Errorf("%w: %w", errGlobal, err)
 		}
 	}
-	enable, disable := c.discover(ctx, log)
+	enable, disable, err := c.discover(ctx, log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errGlobal, err)
+	}
 	for i := len(disable) - 1; i >= 0; i-- {
 		c.deleteModule(ctx, disable[i], log)
 	}
-	for _, group := range byOrder(enable) {
-		var wg sync.WaitGroup
-		for _, ms := range group {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.runModule(ctx, ms, activation, log.With("module", ms.mod.Name))
-			}()
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	if err := c.runEnabled(ctx, enable, activation, log); err != nil {
+		return err
 	}
 	for _, h := range hook.Ordered(globalHooks, hook.AfterAll) {
 		changed, err := c.runLifecycleHook(ctx, h, hook.AfterAll, activation, log)
@@ -57,17 +52,25 @@ func (c *Converger) convergeAll(ctx context.Context, activation module.Activatio
 	return nil
 }
 
-// discover decides which modules are enabled: the `<key>Enabled` flag of
-// the configuration, else the bundle's default, then the module's
-// `enabled` script (which sees the modules enabled before it in
-// global.enabledModules). A failing script keeps the module's previous
-// state and marks it in Error. It returns the modules to run and the
-// disabled ones to delete, in module order.
-func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, disable []*moduleState) {
+// discover decides which modules are enabled, in the order of starts (a
+// module after the modules it requires): the `<key>Enabled` flag of the
+// configuration, else the bundle's default; then the module.yaml
+// requirements (the cluster's version, the required modules enabled
+// before it), a module that does not meet them is disabled with the reason;
+// then the module's `enabled` script (which sees the modules enabled
+// before it in global.enabledModules). A failing script keeps the module's
+// previous state and marks it in Error. It returns the modules to run and
+// the disabled ones to delete, in the order of starts; an error, with no
+// module changed, when the cluster's version is needed and cannot be read.
+func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, disable []*moduleState, err error) {
 	cfg := c.deps.Config.Current()
 	c.mu.Lock()
-	mods := append([]*moduleState(nil), c.modules...)
+	mods := append([]*moduleState(nil), c.starts...)
 	c.mu.Unlock()
+	kubeVersion, err := c.kubeVersion(ctx, mods)
+	if err != nil {
+		return nil, nil, err
+	}
 	var names []string
 	for _, ms := range mods {
 		on := false
@@ -79,6 +82,9 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 		byConfig := on
 		var byScript *bool
 		reason, scriptErr := "", ""
+		if on {
+			on, reason = meetsRequirements(ms.mod, kubeVersion, names)
+		}
 		if on && ms.mod.EnabledScript != "" {
 			c.mu.Lock()
 			c.enabledNames = names
@@ -123,5 +129,54 @@ func (c *Converger) discover(ctx context.Context, log *slog.Logger) (enable, dis
 	c.mu.Lock()
 	c.enabledNames = names
 	c.mu.Unlock()
-	return enable, disable
+	return enable, disable, nil
+}
+
+// kubeVersion reads the cluster's version when a module of mods has a
+// requirements.kubernetes; "" when none has.
+func (c *Converger) kubeVersion(ctx context.Context, mods []*moduleState) (string, error) {
+	needed := slices.ContainsFunc(mods, func(ms *moduleState) bool {
+		return ms.mod.Definition != nil && ms.mod.Definition.Requirements.Kubernetes != ""
+	})
+	if !needed {
+		return "", nil
+	}
+	if c.deps.KubeVersion == nil {
+		return "", errNoKubeVersion
+	}
+	v, err := c.deps.KubeVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read the cluster's version for modules' requirements.kubernetes: %w", err)
+	}
+	return v, nil
+}
+
+// errNoKubeVersion: a module has a requirements.kubernetes and Deps has no
+// KubeVersion.
+var errNoKubeVersion = errors.New("modules' requirements.kubernetes need the cluster's version, and none is known")
+
+// meetsRequirements checks m's module.yaml requirements: the cluster's
+// version, and the modules it requires among enabled (the modules enabled
+// so far). When one is not met it returns false and why.
+func meetsRequirements(m *module.Module, kubeVersion string, enabled []string) (bool, string) {
+	if m.Definition == nil {
+		return true, ""
+	}
+	req := m.Definition.Requirements
+	if ok, why := req.KubernetesAllows(kubeVersion); !ok {
+		return false, why
+	}
+	var missing []string
+	for _, name := range req.ModuleNames() {
+		if !slices.Contains(enabled, name) {
+			missing = append(missing, name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return true, ""
+	case 1:
+		return false, fmt.Sprintf("requirements.modules: module %s is not enabled", missing[0])
+	}
+	return false, fmt.Sprintf("requirements.modules: modules %s are not enabled", strings.Join(missing, ", "))
 }

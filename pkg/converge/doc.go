@@ -4,11 +4,13 @@
 //
 // Lifecycle. At start: global onStartup hooks → Synchronization of global
 // kubernetes bindings → beforeAll → module discovery (`*Enabled` flags, then
-// `enabled` scripts, in module order) → for each disabled module that runs
-// or has a release: beforeDeleteHelm → uninstall → afterDeleteHelm → for each
-// enabled module, modules of the same order in parallel: onStartup (first
-// run) → Synchronization of its kubernetes bindings → beforeHelm → Helm →
-// afterHelm → afterAll. Then:
+// module.yaml requirements, then `enabled` scripts, in the order of starts:
+// a module after the modules it requires) → for each disabled module that
+// runs or has a release, in reverse: beforeDeleteHelm → uninstall →
+// afterDeleteHelm → for each enabled module, once its enabled prerequisites
+// (module.Bundle.Prerequisites) have finished their run, at most
+// Deps.ModuleParallelism at once: onStartup (first run) → Synchronization of
+// its kubernetes bindings → beforeHelm → Helm → afterHelm → afterAll. Then:
 //
 //   - a change of the global config section, of any `*Enabled` flag, or of
 //     global values by a global hook re-runs all of the above but onStartup;

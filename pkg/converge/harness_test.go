@@ -1,6 +1,7 @@
 package converge_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -505,6 +506,12 @@ type harness struct {
 	hookEvents chan hook.Event
 	// backoff is Deps.Backoff; 10ms unless set before start.
 	backoff func(n int) time.Duration
+	// parallelism is Deps.ModuleParallelism; 4 unless set before start,
+	// so that tests do not depend on the machine's CPUs.
+	parallelism int
+	// kubeVersion is Deps.KubeVersion; a cluster of v1.34.4 unless set
+	// before start.
+	kubeVersion func(ctx context.Context) (string, error)
 	// clock is Deps.Clock; the real clock unless set before start. Step a
 	// fake clock only while the converger is idle: the retries it fires
 	// take the converger's lock under the fake clock's lock.
@@ -592,6 +599,10 @@ func (h *harness) startWith(first configstore.Event) {
 	deps := converge.Deps{
 		Config: h.cfg, Releases: h.rel, Tracker: fakeTracker{h.j}, Engine: h.eng, Runner: h.run,
 		Queues: h.q, Observer: h.obs, Backoff: h.backoff, Log: log,
+		ModuleParallelism: cmp.Or(h.parallelism, 4), KubeVersion: h.kubeVersion,
+	}
+	if deps.KubeVersion == nil {
+		deps.KubeVersion = func(context.Context) (string, error) { return "v1.34.4", nil }
 	}
 	if h.clock != nil {
 		deps.Clock = h.clock

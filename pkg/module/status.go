@@ -43,7 +43,9 @@ type Status struct {
 	Enabled         bool
 	EnabledByConfig bool
 	EnabledByScript *bool
-	// EnabledReason is the `enabled` script's reason, if it gave one.
+	// EnabledReason is the `enabled` script's reason, if it gave one, or
+	// the module.yaml requirement that is not met (then Enabled is false,
+	// EnabledByConfig true and EnabledByScript nil: the script did not run).
 	EnabledReason string
 	Phase         Phase
 	// FailedStep is the step of the last failure (Step*), "" when none.

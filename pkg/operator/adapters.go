@@ -1,8 +1,12 @@
 package operator
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
 	"github.com/seedops/addon-operator/pkg/mask"
@@ -141,4 +145,17 @@ func operatorChanges() (func(configstore.Event), <-chan struct{}) {
 		default:
 		}
 	}, changes
+}
+
+// serverVersion reads the cluster's version ("v1.34.4") from the API
+// server for the converger (modules' requirements.kubernetes), afresh on
+// every call: a cluster upgrade shows at the next converge of all modules.
+func serverVersion(client kubernetes.Interface) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) {
+		v, err := client.Discovery().ServerVersion()
+		if err != nil {
+			return "", fmt.Errorf("server version: %w", err)
+		}
+		return v.GitVersion, nil
+	}
 }

@@ -1,7 +1,9 @@
 package operator
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
@@ -87,5 +89,36 @@ func TestOperatorChanges(t *testing.T) {
 	}
 	if pending() {
 		t.Error("two changes signalled twice")
+	}
+}
+
+// A released bundle is loaded by bundleRuntime.Load; the updater makes a
+// release whose bundle does not load Failed, with the error as its message
+// (updater.TestRefusesBadReleasesBeforeTheSwap). A bad module.yaml is such
+// an error, naming the file, the field and the reason.
+func TestBundleRuntimeRefusesABadModuleYAML(t *testing.T) {
+	for _, tc := range []struct {
+		name, moduleYAML string
+		want             []string // in the error, besides the file
+	}{
+		{"unknown field", "wieght: 10\n", []string{"wieght"}},
+		{"bad kubernetes constraint", "requirements: {kubernetes: \">= one\"}\n", []string{"requirements.kubernetes", ">= one"}},
+		{"requires itself", "requirements: {modules: {demo: \"\"}}\n", []string{"requirements.modules.demo", "itself"}},
+		{"requires an unknown module", "requirements: {modules: {nope: \"\"}}\n", []string{"requirements.modules.nope", "no module"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := moduletest.Bundle(t,
+				moduletest.Text("modules/010-demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n"),
+				moduletest.Text("modules/010-demo/module.yaml", tc.moduleYAML))
+			_, err := (&bundleRuntime{}).Load(context.Background(), dir)
+			if !errors.Is(err, module.ErrInvalidBundle) {
+				t.Fatalf("Load: %v, want an error wrapping module.ErrInvalidBundle", err)
+			}
+			for _, w := range append(tc.want, "modules/010-demo/module.yaml") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Load: %v, want it to name %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seedops/addon-operator/pkg/configstore"
+	"github.com/seedops/addon-operator/pkg/converge"
 	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/pkg/hook"
@@ -56,6 +57,8 @@ type Config struct {
 	Debug debug.Config
 	// Webhook validates ConfigMap edits at admission (every replica).
 	Webhook webhook.Config
+	// Converge bounds the module runs of a converge.
+	Converge converge.Config
 }
 
 // BindFlags registers all flags.
@@ -79,6 +82,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	c.Status.BindFlags(fs)
 	c.Debug.BindFlags(fs)
 	c.Webhook.BindFlags(fs)
+	c.Converge.BindFlags(fs)
 }
 
 // envDefault makes the environment variable env the default of the

@@ -282,6 +282,7 @@ func runLeader(ctx context.Context, p process) error {
 	conv := converge.New(hooks, converge.Deps{
 		Config: store, Releases: releases, Tracker: monitor, Engine: engine, Runner: p.runner,
 		Queues: queues, Observer: p.metrics, Backoff: p.cfg.Queue.Backoff, Log: p.log,
+		ModuleParallelism: p.cfg.Converge.ModuleParallelism, KubeVersion: serverVersion(client),
 	})
 	rt.conv = conv
 	statusCfg := p.cfg.Status

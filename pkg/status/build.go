@@ -64,6 +64,10 @@ func disabledMessage(st module.Status) string {
 		return joinNonEmpty(": ", "disabled by the enabled script", st.EnabledReason)
 	case !st.EnabledByConfig:
 		return "disabled by configuration"
+	case st.EnabledReason != "":
+		// Enabled by configuration, refused by its module.yaml
+		// requirements.
+		return "disabled: " + st.EnabledReason
 	}
 	return ""
 }
@@ -100,6 +104,8 @@ func conditions(st module.Status, wl report) []metav1.Condition {
 		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionFalse, "Disabled", st.EnabledReason))
 	case !st.EnabledByConfig:
 		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionUnknown, "NotRun", "the module is disabled by configuration"))
+	case !st.Enabled && st.EnabledReason != "":
+		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionUnknown, "NotRun", st.EnabledReason))
 	default:
 		out = append(out, cond(ConditionEnabledByScript, metav1.ConditionTrue, "NoScript", "the module has no enabled script"))
 	}

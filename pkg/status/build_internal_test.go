@@ -172,6 +172,18 @@ func TestDesired(t *testing.T) {
 			}},
 		},
 		{
+			name: "requirement not met",
+			st: module.Status{Module: "m", Phase: module.PhaseDisabled, EnabledByConfig: true,
+				EnabledReason: "requirements.modules: module cert-manager is not enabled"},
+			want: summary{Phase: module.PhaseDisabled, Message: "disabled: requirements.modules: module cert-manager is not enabled", Conditions: []cond{
+				{ConditionEnabledByConfig, "True", "Enabled", ""},
+				{ConditionEnabledByScript, "Unknown", "NotRun", "requirements.modules: module cert-manager is not enabled"},
+				{ConditionHelmReleaseDeployed, "False", "ModuleDisabled", ""},
+				{ConditionHooksOK, "Unknown", "ModuleDisabled", ""},
+				{ConditionWorkloadsReady, "Unknown", "ModuleDisabled", ""},
+			}},
+		},
+		{
 			name: "delete failed",
 			st: module.Status{Module: "m", Phase: module.PhaseError, FailedStep: module.StepDelete, Message: "delete: uninstall: timeout",
 				Revision: 4, LastRun: lastRun},
