@@ -23,6 +23,9 @@ type Hook struct {
 	// the only root its values patches may touch.
 	ValuesKey string
 	Bindings  Bindings
+	// Batch is set when the hook is one entry of a batch binary (Path
+	// then serves several hooks); nil for a hook that is a file of its own.
+	Batch *Batch
 }
 
 // Global reports whether h is a global hook.
@@ -36,12 +39,26 @@ type Source struct {
 	ValuesKey string
 }
 
-// Load runs `PATH --config` for each source and parses the result. An
-// invalid configuration is an error naming the hook file; nothing is loaded
-// then.
+// Load runs `PATH --config` for each source and parses the result; a
+// batch binary (IsBatch) is asked `PATH hook config` instead and becomes
+// one hook per entry, plus its readiness probe when it declares one. An
+// invalid configuration is an error naming the hook file; nothing is
+// loaded then.
 func Load(ctx context.Context, r *Runner, sources []Source) ([]*Hook, error) {
 	hooks := make([]*Hook, 0, len(sources))
 	for _, s := range sources {
+		path, err := filepath.Abs(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("hook %s: %w", s.Path, err)
+		}
+		if IsBatch(path) {
+			batch, err := loadBatch(ctx, r, s, path)
+			if err != nil {
+				return nil, fmt.Errorf("hook %s: %w", s.Path, err)
+			}
+			hooks = append(hooks, batch...)
+			continue
+		}
 		out, err := r.Config(ctx, s.Name, s.Path)
 		if err != nil {
 			return nil, fmt.Errorf("hook %s: %w", s.Path, err)
@@ -50,19 +67,53 @@ func Load(ctx context.Context, r *Runner, sources []Source) ([]*Hook, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hook %s: %w", s.Path, err)
 		}
-		for i := range cfg.Kubernetes {
-			m := cfg.Kubernetes[i].Monitor
-			m.Metadata.DebugName = s.Name + "/" + cfg.Kubernetes[i].BindingName
-			m.Metadata.LogLabels = map[string]string{"hook": s.Name, "binding": cfg.Kubernetes[i].BindingName}
-			m.Metadata.MetricLabels = map[string]string{"hook": s.Name, "binding": cfg.Kubernetes[i].BindingName}
-		}
-		path, err := filepath.Abs(s.Path)
-		if err != nil {
-			return nil, fmt.Errorf("hook %s: %w", s.Path, err)
-		}
-		hooks = append(hooks, &Hook{Name: s.Name, Path: path, Module: s.Module, ValuesKey: s.ValuesKey, Bindings: cfg})
+		hooks = append(hooks, newHook(s, s.Name, path, cfg, nil))
 	}
 	return hooks, nil
+}
+
+// loadBatch runs `hook config` of a batch binary and makes a hook of each
+// entry.
+func loadBatch(ctx context.Context, r *Runner, s Source, path string) ([]*Hook, error) {
+	out, err := r.BatchConfig(ctx, s.Name, path, s.Module)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseBatchConfig(out)
+	if err != nil {
+		return nil, err
+	}
+	global := s.Module == ""
+	hooks := make([]*Hook, 0, len(cfg.Hooks)+1)
+	for id, entry := range cfg.Hooks {
+		name := batchEntryName(s.Name, entry, id)
+		b, err := batchBindings(entry, global, false)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d (%s): %w", id, name, err)
+		}
+		hooks = append(hooks, newHook(s, name, path, b, &Batch{ID: id}))
+	}
+	if cfg.Readiness != nil {
+		name := s.Name + ":readiness"
+		b, err := batchBindings(*cfg.Readiness, global, true)
+		if err != nil {
+			return nil, fmt.Errorf("readiness (%s): %w", name, err)
+		}
+		hooks = append(hooks, newHook(s, name, path, b, &Batch{Readiness: true}))
+	}
+	return hooks, nil
+}
+
+// newHook labels the monitors of cfg with the hook's name and makes the
+// hook.
+func newHook(s Source, name, path string, cfg Bindings, batch *Batch) *Hook {
+	for i := range cfg.Kubernetes {
+		m := cfg.Kubernetes[i].Monitor
+		m.Metadata.DebugName = name + "/" + cfg.Kubernetes[i].BindingName
+		m.Metadata.LogLabels = map[string]string{"hook": name, "binding": cfg.Kubernetes[i].BindingName}
+		m.Metadata.MetricLabels = map[string]string{"hook": name, "binding": cfg.Kubernetes[i].BindingName}
+	}
+	return &Hook{Name: name, Path: path, Module: s.Module, ValuesKey: s.ValuesKey, Bindings: cfg, Batch: batch}
 }
 
 // Ordered returns the hooks that have lifecycle binding b, sorted by the

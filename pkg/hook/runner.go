@@ -225,6 +225,17 @@ func (r *Runner) Config(ctx context.Context, name, path string) ([]byte, error) 
 	return stdout.Bytes(), nil
 }
 
+// BatchConfig runs `path hook config` of a batch binary of module ("" for
+// global hooks) and returns its stdout.
+func (r *Runner) BatchConfig(ctx context.Context, name, path, module string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := r.exec(ctx, name, "hook config", path, []string{"hook", "config"}, []string{"MODULE_NAME=" + module}, &stdout)
+	if err != nil {
+		return nil, err
+	}
+	return stdout.Bytes(), nil
+}
+
 // Run executes the hook once with the hook protocol's files and returns what
 // it asked for. A non-zero exit wraps ErrFailed (with the tail of stderr),
 // an expired timeout ErrTimeout, an unusable result file ErrBadOutput naming
@@ -239,7 +250,13 @@ func (r *Runner) Run(ctx context.Context, h *Hook, in Input) (Output, error) {
 	if err := files.writeInputs(in); err != nil {
 		return Output{}, err
 	}
-	if err := r.exec(ctx, h.Name, in.Binding, h.Path, nil, files.env(), nil); err != nil {
+	args, env := []string(nil), files.env()
+	if h.Batch != nil {
+		// module-sdk reads the module's name from MODULE_NAME (its
+		// readiness probe looks the module up by it).
+		args, env = h.Batch.args(), append(env, "MODULE_NAME="+h.Module)
+	}
+	if err := r.exec(ctx, h.Name, in.Binding, h.Path, args, env, nil); err != nil {
 		return Output{}, err
 	}
 	return files.readOutputs(h, r.cfg.FileLimit)
@@ -307,6 +324,9 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			tail := strings.TrimSpace(errOut.Tail())
+			if msg, ok := sdkError(tail); ok {
+				return fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), msg)
+			}
 			if tail != "" {
 				return fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), tail)
 			}
@@ -315,10 +335,10 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 		return fmt.Errorf("run %s: %w", path, err)
 	}
 	if captured != nil && captured.over {
-		return fmt.Errorf("%w: %s --config printed more than %s bytes (--hook-file-limit)", ErrInvalidConfig, path, sizeString(r.cfg.FileLimit))
+		return fmt.Errorf("%w: %s %s printed more than %s bytes (--hook-file-limit)", ErrInvalidConfig, path, strings.Join(args, " "), sizeString(r.cfg.FileLimit))
 	}
 	if stdout != nil && stdout.Len() == 0 {
-		return fmt.Errorf("%w: %s --config printed nothing", ErrInvalidConfig, path)
+		return fmt.Errorf("%w: %s %s printed nothing", ErrInvalidConfig, path, strings.Join(args, " "))
 	}
 	return nil
 }
