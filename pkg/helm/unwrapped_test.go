@@ -23,7 +23,8 @@ var upstreamCRD = helm.ObjectRef{APIVersion: "apiextensions.k8s.io/v1", Kind: "C
 // top-level values (with the operator's keys under the open global), a
 // value that breaks it names the key and leaves the release as it was,
 // and the CRD annotated helm.sh/resource-policy: keep outlives both an
-// upgrade that stops rendering it and the uninstall.
+// upgrade that stops rendering it and the uninstall, and is taken back by
+// the next install.
 func TestUnwrappedUpstreamChart(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t)
@@ -91,6 +92,12 @@ func TestUnwrappedUpstreamChart(t *testing.T) {
 	}
 	if _, err := getObject(ctx, "", upstreamCRD); err != nil {
 		t.Errorf("CRD after uninstall: %v, want it kept", err)
+	}
+
+	// Installed again, the release takes the kept CRD back: it still
+	// carries the release's ownership annotations.
+	if _, err := c.Deploy(ctx, name, dir, testValues(t, "crds: {enabled: true}\n")); err != nil {
+		t.Fatalf("install over the kept CRD: %v", err)
 	}
 }
 
