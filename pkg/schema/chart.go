@@ -95,8 +95,11 @@ func (s *Schema) validateChart(root string, v map[string]any) error {
 // oneOf are reported once at their field, not branch by branch.
 func chartViolations(root string, ve *jsonschema.ValidationError, out *[]string) {
 	switch ve.ErrorKind.(type) {
-	case *kind.AnyOf, *kind.OneOf:
-		*out = append(*out, fieldPath(root, ve.InstanceLocation)+" should match exactly the allowed alternatives ("+strings.Join(ve.ErrorKind.KeywordPath(), ".")+")")
+	case *kind.AnyOf:
+		*out = append(*out, fieldPath(root, ve.InstanceLocation)+" should match at least one schema of anyOf")
+		return
+	case *kind.OneOf:
+		*out = append(*out, fieldPath(root, ve.InstanceLocation)+" should match exactly one schema of oneOf")
 		return
 	}
 	if len(ve.Causes) > 0 {

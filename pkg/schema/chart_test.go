@@ -25,7 +25,8 @@ const certManagerLike = `{
         "replicaCount": {"type": "integer", "minimum": 1},
         "logFormat": {"enum": ["text", "json"]},
         "image": {"$ref": "#/$defs/image"},
-        "extraArgs": {"type": "array", "items": {"type": "string"}}
+        "extraArgs": {"type": "array", "items": {"type": "string"}},
+        "resources": {"oneOf": [{"type": "string"}, {"type": "object"}]}
       }
     },
     "image": {
@@ -73,6 +74,11 @@ func TestLoadChartValidate(t *testing.T) {
 			name:   "list element, through a ref",
 			values: map[string]any{"extraArgs": []any{"--v=2", 3}, "image": map[string]any{"tag": 1}},
 			want:   []string{"certManager.extraArgs[1] must be of type string, got number", "certManager.image.tag must be of type string, got number"},
+		},
+		{
+			name:   "oneOf reported once",
+			values: map[string]any{"resources": 3},
+			want:   []string{"certManager.resources should match exactly one schema of oneOf"},
 		},
 		{
 			name:   "required removed by a null",
