@@ -13,7 +13,6 @@ import (
 	"github.com/seedops/addon-operator/pkg/hook"
 	"github.com/seedops/addon-operator/pkg/module"
 	"github.com/seedops/addon-operator/pkg/queue"
-	"github.com/seedops/addon-operator/pkg/values"
 )
 
 // runModule runs one enabled module and records the outcome; a failure
@@ -149,14 +148,12 @@ func (c *Converger) deploy(ctx context.Context, ms *moduleState, log *slog.Logge
 	}
 	c.mu.Lock()
 	cfg := c.deps.Config.Current()
-	vals := values.Values{
-		values.GlobalKey: map[string]any(c.globalValues(cfg)),
-		ms.mod.ValuesKey: map[string]any(c.moduleValues(ms, cfg)),
-	}
+	global, section := c.globalValues(cfg), c.moduleValues(ms, cfg)
 	c.mu.Unlock()
-	if err := ms.mod.Schema.ValidateValues(ms.mod.ValuesKey, vals.Section(ms.mod.ValuesKey)); err != nil {
+	if err := ms.mod.Schema.ValidateValues(ms.mod.ValuesKey, section); err != nil {
 		return 0, fmt.Errorf("module values: %w", err)
 	}
+	vals := releaseValues(ms.mod, global, section)
 	if len(ms.mod.CRDs) > 0 {
 		if err := c.deps.Releases.ApplyCRDs(ctx, ms.mod.CRDs); err != nil {
 			return 0, err

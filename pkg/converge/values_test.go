@@ -300,3 +300,50 @@ func TestValuesViolatingTheSchemaNeverReachHelm(t *testing.T) {
 		t.Errorf("alpha deployed %d times, want never with invalid values", got)
 	}
 }
+
+// An unwrapped module's chart gets its section at the top level of .Values
+// and .Values.global, where the operator's global values win over the
+// chart's own global defaults; its hooks keep the wrapped layout. Values
+// that break the chart's values.schema.json fail the Helm step by name and
+// deploy nothing.
+func TestUnwrappedHelmValues(t *testing.T) {
+	h := newHarness(t, files(
+		[]moduletest.File{moduletest.Text("values.yaml", "global: {logLevel: 4, fromBundle: bundle}\ncertManagerEnabled: true\n")},
+		chart("030-cert-manager",
+			moduletest.Text("modules/030-cert-manager/module.yaml", "values: unwrapped\n"),
+			moduletest.Text("modules/030-cert-manager/values.yaml", "global: {logLevel: 2, priorityClassName: \"\"}\nreplicaCount: 1\ninstallCRDs: false\n"),
+			moduletest.Text("modules/030-cert-manager/values.schema.json", `{"type":"object","properties":{"replicaCount":{"type":"integer"},"installCRDs":{"type":"boolean"},"global":{"type":"object"}}}`),
+			moduletest.Hook("modules/030-cert-manager/hooks/before.sh"),
+		),
+	), map[string]string{"030-cert-manager/hooks/before.sh": "configVersion: v1\nbeforeHelm: 1\n"})
+	h.start(snapshot(t, "certManager: {replicaCount: 2}\n"))
+	h.waitReady()
+
+	want := yamlValues(t, `
+replicaCount: 2
+installCRDs: false
+global: {logLevel: 4, priorityClassName: "", fromBundle: bundle, enabledModules: [cert-manager]}
+`)
+	if diff := cmp.Diff(want, h.rel.last("cert-manager")); diff != "" {
+		t.Errorf("cert-manager's Helm values (-want +got):\n%s", diff)
+	}
+	runs := h.run.runsOf("030-cert-manager/hooks/before.sh")
+	wantIn := yamlValues(t, `
+global: {logLevel: 4, fromBundle: bundle, enabledModules: [cert-manager]}
+certManager: {replicaCount: 2, installCRDs: false, global: {logLevel: 2, priorityClassName: ""}}
+`)
+	if diff := cmp.Diff(wantIn, runs[0].Input.Values); diff != "" {
+		t.Errorf("VALUES_PATH of cert-manager's hook (-want +got):\n%s", diff)
+	}
+
+	deploys := len(h.rel.deploys("cert-manager"))
+	h.configure(snapshot(t, "certManager: {replicaCount: two}\n"), configstore.Change{Modules: []string{"certManager"}})
+	h.eventually("the Helm step to fail", func() bool { return h.status("cert-manager").Phase == module.PhaseError })
+	st := h.status("cert-manager")
+	if st.FailedStep != module.StepHelm || !strings.Contains(st.Message, "certManager.replicaCount must be of type integer, got string") {
+		t.Errorf("status = %s %q, want the Helm step failing on certManager.replicaCount", st.FailedStep, st.Message)
+	}
+	if got := len(h.rel.deploys("cert-manager")); got != deploys {
+		t.Errorf("%d deploys after the bad values, want %d: the last good release stays", got, deploys)
+	}
+}

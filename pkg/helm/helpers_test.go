@@ -142,13 +142,14 @@ func (r *recorder) take() []string {
 
 // resources maps the kinds the tests deploy to their resources.
 var resources = map[string]schema.GroupVersionResource{
-	"ConfigMap":      {Version: "v1", Resource: "configmaps"},
-	"Secret":         {Version: "v1", Resource: "secrets"},
-	"Service":        {Version: "v1", Resource: "services"},
-	"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
-	"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
-	"BackupSchedule": {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupschedules"},
-	"BackupStore":    {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupstores"},
+	"ConfigMap":                {Version: "v1", Resource: "configmaps"},
+	"Secret":                   {Version: "v1", Resource: "secrets"},
+	"Service":                  {Version: "v1", Resource: "services"},
+	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
+	"Deployment":               {Group: "apps", Version: "v1", Resource: "deployments"},
+	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
+	"BackupSchedule":           {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupschedules"},
+	"BackupStore":              {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupstores"},
 }
 
 // getObject reads an object's metadata.

@@ -11,7 +11,10 @@ import (
 
 // Uninstall deletes the release's objects (background propagation, no wait
 // for their finalizers) and all its revision records. An unknown release is
-// not an error. Chart CRDs are left in place. ctx is honoured until the
+// not an error. Chart CRDs (crds/) are left in place, and so are objects
+// annotated helm.sh/resource-policy: keep (Helm's rule, which upstream
+// charts put on the CRDs they render from templates/); a later install of
+// the same release takes them back. ctx is honoured until the
 // SDK's uninstall starts; from then on Config.Timeout bounds its hooks.
 // Call Monitor.Untrack first, or the Monitor reports the deletions.
 func (c *Client) Uninstall(ctx context.Context, name string) error {

@@ -198,3 +198,43 @@ func TestDefinitionRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestUnwrappedSchema(t *testing.T) {
+	chartSchema := `{"type":"object","required":["image"],"properties":{"image":{"type":"string"},"replicaCount":{"type":"integer"}}}`
+	root := moduletest.Bundle(t,
+		// values.schema.json validates the config section over values.yaml.
+		moduletest.Text("modules/cert-manager/Chart.yaml", chart),
+		moduletest.Text("modules/cert-manager/module.yaml", "values: unwrapped\n"),
+		moduletest.Text("modules/cert-manager/values.yaml", "image: quay.io/x\nreplicaCount: 1\n"),
+		moduletest.Text("modules/cert-manager/values.schema.json", chartSchema),
+		// openapi/ wins over values.schema.json.
+		moduletest.Text("modules/with-openapi/Chart.yaml", chart),
+		moduletest.Text("modules/with-openapi/module.yaml", "values: unwrapped\n"),
+		moduletest.Text("modules/with-openapi/values.schema.json", chartSchema),
+		moduletest.Text("modules/with-openapi/openapi/config-values.yaml", "type: object\nproperties:\n  replicaCount: {type: string}\n"),
+		// A wrapped module's values.schema.json stays Helm's alone.
+		moduletest.Text("modules/wrapped/Chart.yaml", chart),
+		moduletest.Text("modules/wrapped/values.schema.json", chartSchema),
+	)
+	b, err := Load(DefaultPaths(root), nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	tests := []struct {
+		module, key string
+		config      map[string]any
+		want        string // "" when valid
+	}{
+		{"cert-manager", "certManager", map[string]any{"replicaCount": 2}, ""},
+		{"cert-manager", "certManager", map[string]any{"replicaCount": "2"}, "certManager.replicaCount must be of type integer, got string"},
+		{"with-openapi", "withOpenapi", map[string]any{"replicaCount": "2"}, ""},
+		{"with-openapi", "withOpenapi", map[string]any{"replicaCount": 2}, "withOpenapi.replicaCount must be of type string"},
+		{"wrapped", "wrapped", map[string]any{"replicaCount": "2"}, ""},
+	}
+	for _, tt := range tests {
+		err := b.Module(tt.module).Schema.ValidateConfig(tt.key, tt.config)
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: ValidateConfig(%v) = %v, want %q", tt.module, tt.config, err, tt.want)
+		}
+	}
+}

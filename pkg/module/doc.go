@@ -39,6 +39,11 @@
 //     reason. Deckhouse's fields that the operator does not use (stage,
 //     namespace, subsystems, critical, descriptions) are accepted and
 //     ignored.
+//   - A module with `values: unwrapped` is an upstream chart: its
+//     values.yaml is its static values as they are (never keyed), and
+//     without an openapi/ directory its values.schema.json, when present,
+//     is its config schema (schema.LoadChart; an invalid one is an error
+//     naming the file).
 //
 // It also holds Loaded (a bundle with its hooks' configurations, what the
 // converger runs and the updater swaps) and the types of a module's status

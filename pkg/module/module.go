@@ -131,7 +131,7 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 	if m.Readiness, err = readinessOf(filepath.Join(m.Dir, "Chart.yaml"), meta); err != nil {
 		return nil, err
 	}
-	if m.Schema, err = schema.LoadDir(m.Dir); err != nil {
+	if m.Schema, err = loadSchema(m); err != nil {
 		return nil, fmt.Errorf("%w: module %s: %w", ErrInvalidBundle, m.Name, err)
 	}
 	if m.Hooks, err = findHooks(filepath.Join(m.Dir, "hooks"), d.modulesDir, m.Name, log.With("module", m.Name)); err != nil {
@@ -144,6 +144,29 @@ func loadModule(d moduleDir, globals []valuesFile, log *slog.Logger) (*Module, e
 		return nil, err
 	}
 	return m, nil
+}
+
+// loadSchema loads the module's openapi/ schemas. An unwrapped module
+// without an openapi/ directory is an upstream chart: its own
+// values.schema.json, when it has one, validates the config section (over
+// the chart's values.yaml) and the effective values.
+func loadSchema(m *Module) (schema.Set, error) {
+	if !m.Unwrapped() || isDirPath(filepath.Join(m.Dir, "openapi")) {
+		return schema.LoadDir(m.Dir)
+	}
+	file := filepath.Join(m.Dir, schema.ChartSchemaFile)
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return schema.Set{}, nil
+	}
+	if err != nil {
+		return schema.Set{}, fmt.Errorf("read schema: %w", err)
+	}
+	s, err := schema.LoadChart(file, data, m.Values)
+	if err != nil {
+		return schema.Set{}, err
+	}
+	return schema.Set{Config: s}, nil
 }
 
 // readValues reads the module's values.yaml. The file is keyed

@@ -17,11 +17,11 @@ import (
 //   - an absent object without a default is not created.
 //
 // Defaults inside allOf, anyOf, oneOf and not are not applied. v is not
-// modified; the result shares nothing with v or the schema. A nil *Schema
-// returns a copy of v. The result is never nil.
+// modified; the result shares nothing with v or the schema. A nil *Schema,
+// or one from LoadChart, returns a copy of v. The result is never nil.
 func (s *Schema) ApplyDefaults(v map[string]any) map[string]any {
 	out := map[string]any(values.Values(v).DeepCopy())
-	if s == nil {
+	if s == nil || s.root == nil {
 		return out
 	}
 	fillObject(s.root, out)

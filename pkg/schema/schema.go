@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
@@ -22,6 +23,10 @@ import (
 type Schema struct {
 	file string
 	root *spec.Schema
+	// chart is set instead of root for a chart's values.schema.json
+	// (LoadChart), with base, the chart's values.yaml it validates over.
+	chart *jsonschema.Schema
+	base  values.Values
 }
 
 // Load parses an OpenAPI v3 schema from YAML or JSON. file only names the

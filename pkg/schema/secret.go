@@ -11,9 +11,9 @@ import (
 // names from the section root ({"grafana", "adminPassword"}), sorted. Only
 // object properties are followed (Load refuses a mark anywhere else, see
 // checkSecrets); below a secret property nothing more is listed (the whole
-// subtree is secret). A nil *Schema has no secrets.
+// subtree is secret). A nil *Schema, or one from LoadChart, has no secrets.
 func (s *Schema) SecretPaths() [][]string {
-	if s == nil {
+	if s == nil || s.root == nil {
 		return nil
 	}
 	var out [][]string

@@ -33,7 +33,8 @@ import (
 //
 // Values themselves are never quoted. Should the underlying validator panic
 // (on a tree that is not JSON-shaped), the panic is returned as an
-// ErrInvalidValues error naming the section.
+// ErrInvalidValues error naming the section. A schema from LoadChart words
+// its violations the same way.
 func (s *Schema) Validate(root string, v map[string]any) (err error) {
 	if s == nil {
 		return nil
@@ -44,6 +45,9 @@ func (s *Schema) Validate(root string, v map[string]any) (err error) {
 			err = fmt.Errorf("%w: %s: the validator failed on this section (schema %s)", ErrInvalidValues, root, s.file)
 		}
 	}()
+	if s.chart != nil {
+		return s.validateChart(root, v)
+	}
 	res := validate.NewSchemaValidator(s.root, nil, root, strfmt.Default).Validate(data)
 	found := violations(res)
 	if len(found) == 0 {
