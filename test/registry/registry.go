@@ -104,6 +104,13 @@ http:
   addr: %s
   secret: test-secret
 `, r.Dir, r.Host)
+	// tls belongs to the http section, which ends the document so far.
+	if opts.TLS {
+		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+		r.CAPEM = writeCertificate(t, certFile, keyFile)
+		cfg += fmt.Sprintf("  tls: {certificate: %s, key: %s}\n", certFile, keyFile)
+		r.scheme = "https"
+	}
 	if len(opts.Users) > 0 {
 		var lines []string
 		for user, pass := range opts.Users {
@@ -118,12 +125,6 @@ http:
 			t.Fatal(err)
 		}
 		cfg += fmt.Sprintf("auth:\n  htpasswd: {realm: test, path: %s}\n", htpasswd)
-	}
-	if opts.TLS {
-		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-		r.CAPEM = writeCertificate(t, certFile, keyFile)
-		cfg += fmt.Sprintf("  tls: {certificate: %s, key: %s}\n", certFile, keyFile)
-		r.scheme = "https"
 	}
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
