@@ -15,9 +15,9 @@
 #
 # The password never reaches stdout, stderr or a command line: it moves
 # through environment variables and stdin only.
-# Requires bash, jq, head, tr, and the operator binary for the hash: its
-# hidden `sha512-crypt` command, found through $ADDON_OPERATOR_BIN (the
-# operator sets it for every hook) or else as addon-operator on PATH.
+# Requires bash, jq (or gojq), head, tr, and the operator binary for the
+# hash: its hidden `sha512-crypt` command, found through $ADDON_OPERATOR_BIN
+# (the operator sets it for every hook) or else as addon-operator on PATH.
 set -Eeuo pipefail
 
 if [[ "${1:-}" == "--config" ]]; then
