@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The operator image: the binary, the built-in bundle in /addon-operator, and
-# what the bundle's hooks call (bash, jq, kubectl, openssl). Untested here
+# what the bundle's hooks call (bash, jq, kubectl; the password hook hashes
+# with the binary's own sha512-crypt, not openssl). Untested here
 # (no container engine on the development machines); see docs/operations.md.
 #
 #   docker build -t ghcr.io/seedops/addon-operator:dev .
@@ -36,7 +37,7 @@ RUN set -eu; \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bash ca-certificates jq openssl \
+ && apt-get install -y --no-install-recommends bash ca-certificates jq \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=kubectl /kubectl /usr/local/bin/kubectl
 COPY --from=build /out/addon-operator /usr/local/bin/addon-operator

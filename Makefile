@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-tools: ## build the local control plane (etcd, kube-*, kubectl, kwok) into bin/
+tools: ## build what the tests need into bin/: the local control plane (etcd, kube-*, kubectl, kwok), registry, jq (gojq)
 	@test/tools/build.sh
 
 build: ## build bin/addon-operator

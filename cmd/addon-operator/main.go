@@ -13,6 +13,7 @@ import (
 	"github.com/seedops/addon-operator/pkg/bundle"
 	"github.com/seedops/addon-operator/pkg/debug"
 	"github.com/seedops/addon-operator/pkg/operator"
+	"github.com/seedops/addon-operator/pkg/shacrypt"
 )
 
 func main() {
@@ -31,6 +32,11 @@ func run(args []string) int {
 	}
 	if len(args) > 0 && debug.IsCommand(args[0]) {
 		return debug.RunCLI(args, os.Stdout, os.Stderr)
+	}
+	// Hidden: a helper for the shipped hooks (they find this binary through
+	// ADDON_OPERATOR_BIN), not a command users type.
+	if len(args) > 0 && args[0] == shacrypt.CommandName {
+		return shacrypt.Command(args[1:], os.Stdin, os.Stdout, os.Stderr)
 	}
 	if len(args) > 0 && args[0] == "start" {
 		args = args[1:]

@@ -3,7 +3,8 @@
 # directory name lib/ keeps it out of hook discovery and the file is not
 # executable.
 #
-# Requires bash, jq (1.6 or newer) and the hook protocol's environment.
+# Requires bash, jq (jq 1.6 or newer, or gojq: what `make tools` builds as
+# bin/jq and the tests run) and the hook protocol's environment.
 
 # snapshot_of NAME [BASE]
 #

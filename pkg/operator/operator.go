@@ -92,6 +92,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Hooks learn the namespace from the environment, also when it came
 	// from --namespace.
 	cfg.Hook.Env = append(cfg.Hook.Env, "ADDON_OPERATOR_NAMESPACE="+cfg.Store.Namespace)
+	// Hooks call the binary's helper subcommands (sha512-crypt) through
+	// ADDON_OPERATOR_BIN wherever it is installed; without it they look for
+	// addon-operator on PATH.
+	if self, err := os.Executable(); err == nil {
+		cfg.Hook.Env = append(cfg.Hook.Env, "ADDON_OPERATOR_BIN="+self)
+	}
 
 	bundle, err := module.Load(cfg.Paths(), log)
 	if err != nil {

@@ -35,6 +35,7 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	removeHookTools()
 	if apiCluster != nil {
 		if err := apiCluster.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "stop test cluster: %v\n", err)

@@ -35,9 +35,9 @@ type hookOutput struct {
 }
 
 // runHook runs the hook executable once with the hook protocol's files in a
-// temp dir, as the operator does: a clean environment holding only PATH and
-// the protocol variables. It fails the test when the result files are not
-// valid patches.
+// temp dir, as the operator does: a clean environment holding only PATH
+// (hookPATH: bash, coreutils and bin/), ADDON_OPERATOR_BIN and the protocol
+// variables. It fails the test when the result files are not valid patches.
 func runHook(t *testing.T, hook string, in hookInput) hookOutput {
 	t.Helper()
 	dir := t.TempDir()
@@ -66,11 +66,11 @@ func runHook(t *testing.T, hook string, in hookInput) hookOutput {
 		"VALUES_PATH":          vals.JSON(),
 		"CONFIG_VALUES_PATH":   cfg.JSON(),
 	}
-	pathEnv := os.Getenv("PATH")
+	pathEnv := hookPATH(t)
 	if in.pathPrefix != "" {
 		pathEnv = in.pathPrefix + string(os.PathListSeparator) + pathEnv
 	}
-	env := []string{"PATH=" + pathEnv}
+	env := []string{"PATH=" + pathEnv, "ADDON_OPERATOR_BIN=" + operatorBinary(t)}
 	for name, file := range files {
 		p := filepath.Join(dir, file)
 		if err := os.WriteFile(p, content[name], 0o600); err != nil {
@@ -191,6 +191,3 @@ func eventContext(binding string, event kemtypes.WatchEventType, obj kemtypes.Ob
 	bc.Metadata.JqFilter = obj.Metadata.JqFilter
 	return bc
 }
-
-// pathEnv is the PATH hooks run with.
-func pathEnv() string { return os.Getenv("PATH") }

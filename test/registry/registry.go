@@ -1,7 +1,7 @@
-// Package registry runs a real OCI registry for tests: Debian's
-// docker-registry (the CNCF distribution registry) on a free loopback port,
-// with its storage in a temporary directory. A missing binary fails the
-// test: CI installs it (`apt-get install docker-registry`), and a test that
+// Package registry runs a real OCI registry for tests: the CNCF distribution
+// registry, built into the repository's bin/registry by `make tools` (pinned
+// in test/tools/registry/go.mod), on a free loopback port, with its storage
+// in a temporary directory. A missing binary fails the test: a test that
 // quietly skipped would pass for the wrong reason.
 package registry
 
@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,9 +33,21 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// DefaultBinary is where Debian's docker-registry package installs the
-// server; $ADDON_OPERATOR_TEST_REGISTRY overrides it.
-const DefaultBinary = "/usr/bin/docker-registry"
+// Binary is the registry server tests run: $ADDON_OPERATOR_TEST_REGISTRY
+// when set (any distribution registry taking `serve CONFIG`, such as
+// Debian's /usr/bin/docker-registry), else registry in
+// $ADDON_OPERATOR_TEST_BIN, else the repository's bin/registry.
+func Binary() string {
+	if bin := os.Getenv("ADDON_OPERATOR_TEST_REGISTRY"); bin != "" {
+		return bin
+	}
+	if dir := os.Getenv("ADDON_OPERATOR_TEST_BIN"); dir != "" {
+		return filepath.Join(dir, "registry")
+	}
+	// This file is <repo>/test/registry/registry.go; tests build from source.
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "bin", "registry")
+}
 
 // Options configure a registry.
 type Options struct {
@@ -68,12 +81,9 @@ type Registry struct {
 // Start runs a registry until the test ends.
 func Start(t testing.TB, opts Options) *Registry {
 	t.Helper()
-	bin := os.Getenv("ADDON_OPERATOR_TEST_REGISTRY")
-	if bin == "" {
-		bin = DefaultBinary
-	}
+	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("registry server %s is missing (apt-get install -y docker-registry, or set ADDON_OPERATOR_TEST_REGISTRY): %v", bin, err)
+		t.Fatalf("registry server %s is missing (run `make tools`, or set ADDON_OPERATOR_TEST_REGISTRY): %v", bin, err)
 	}
 	dir := t.TempDir()
 	port, err := freePort()
@@ -94,6 +104,13 @@ http:
   addr: %s
   secret: test-secret
 `, r.Dir, r.Host)
+	// tls belongs to the http section, which ends the document so far.
+	if opts.TLS {
+		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+		r.CAPEM = writeCertificate(t, certFile, keyFile)
+		cfg += fmt.Sprintf("  tls: {certificate: %s, key: %s}\n", certFile, keyFile)
+		r.scheme = "https"
+	}
 	if len(opts.Users) > 0 {
 		var lines []string
 		for user, pass := range opts.Users {
@@ -108,12 +125,6 @@ http:
 			t.Fatal(err)
 		}
 		cfg += fmt.Sprintf("auth:\n  htpasswd: {realm: test, path: %s}\n", htpasswd)
-	}
-	if opts.TLS {
-		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-		r.CAPEM = writeCertificate(t, certFile, keyFile)
-		cfg += fmt.Sprintf("  tls: {certificate: %s, key: %s}\n", certFile, keyFile)
-		r.scheme = "https"
 	}
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

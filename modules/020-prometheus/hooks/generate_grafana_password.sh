@@ -8,14 +8,16 @@
 #    <configmap>-secrets and it survives restarts. An existing password is
 #    never replaced.
 #  - Writes prometheus.internal.basicAuth.htpasswd = "admin:<SHA-512 crypt>"
-#    (openssl passwd -6, readable by NGINX and Apache) as a values patch. The
-#    line already in the cluster's Secret is kept while it still matches the
-#    password, so the rendered manifests stay the same between runs and
-#    operator restarts; otherwise a new random salt is used.
+#    (what `openssl passwd -6` prints, readable by NGINX and Apache) as a
+#    values patch. The line already in the cluster's Secret is kept while it
+#    still matches the password, so the rendered manifests stay the same
+#    between runs and operator restarts; otherwise a new random salt is used.
 #
 # The password never reaches stdout, stderr or a command line: it moves
 # through environment variables and stdin only.
-# Requires bash, jq, openssl (Debian package openssl), base64, head, tr.
+# Requires bash, jq (or gojq), head, tr, and the operator binary for the
+# hash: its hidden `sha512-crypt` command, found through $ADDON_OPERATOR_BIN
+# (the operator sets it for every hook) or else as addon-operator on PATH.
 set -Eeuo pipefail
 
 if [[ "${1:-}" == "--config" ]]; then
@@ -73,7 +75,7 @@ if [[ -z "$password" ]]; then
 fi
 
 crypt() { # crypt SALT: SHA-512 crypt of $password
-  printf '%s\n' "$password" | openssl passwd -6 -salt "$1" -stdin
+  printf '%s\n' "$password" | "${ADDON_OPERATOR_BIN:-addon-operator}" sha512-crypt --salt "$1"
 }
 
 # The auth line of the Secret in the cluster, if the binding context has it.

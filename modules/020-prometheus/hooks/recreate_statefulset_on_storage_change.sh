@@ -11,7 +11,7 @@
 # template. With ADDON_OPERATOR_NAMESPACE set (the operator's namespace, where
 # its releases live) only StatefulSets there are considered.
 #
-# Requires bash and jq.
+# Requires bash and jq (jq 1.6 or newer, or gojq).
 set -Eeuo pipefail
 
 if [[ "${1:-}" == "--config" ]]; then
