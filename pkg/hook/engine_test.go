@@ -67,7 +67,7 @@ func eventOf(e *Engine, events []Event, h *Hook, want ...string) bool {
 	return false
 }
 
-func startEngine(t *testing.T, rec *recorder) *Engine {
+func startEngine(t testing.TB, rec *recorder) *Engine {
 	t.Helper()
 	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
 	if err != nil {
