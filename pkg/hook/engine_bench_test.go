@@ -41,6 +41,7 @@ kubernetes:
   namespace: {nameSelector: {matchNames: [`+ns+`]}}
   labelSelector: {matchLabels: {bench: sync}}
   jqFilter: .metadata.name
+  keepFullObjectsInMemory: false
 `), true)
 	if err != nil {
 		b.Fatal(err)

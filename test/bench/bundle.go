@@ -73,7 +73,8 @@ type BundleOptions struct {
 	NoiseQueue string
 	// SyncHook adds the global hook global-hooks/sync.sh: a kubernetes
 	// binding on ConfigMaps labelled bench=sync in $BENCH_WATCH_NS whose
-	// jqFilter keeps only the name; its Synchronization run (waited for at
+	// jqFilter keeps only the name (keepFullObjectsInMemory: false: the
+	// hook reads only the names); its Synchronization run (waited for at
 	// start) appends "<start> <end> <objects>" ($EPOCHREALTIME, the object
 	// count jq read from the binding context) to $BENCH_SYNC_FILE.
 	SyncHook bool
@@ -255,6 +256,7 @@ kubernetes:
   namespace: {nameSelector: {matchNames: ["${BENCH_WATCH_NS:?}"]}}
   labelSelector: {matchLabels: {bench: sync}}
   jqFilter: .metadata.name
+  keepFullObjectsInMemory: false
   executeHookOnEvent: []
 YAML
   exit 0
