@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,10 +105,19 @@ func createNamespace(t *testing.T, name string) {
 }
 
 // A kubernetes binding with a jqFilter: Synchronization lists what exists,
-// then an event fires only when the filtered result changes.
+// then an event fires only when the filtered result changes. With
+// keepFullObjectsInMemory: false the engine keeps only the filter results
+// (its own monitor) and the hook sees no objects, otherwise shell-operator's
+// monitor keeps and passes them; events are the same.
 func TestEngineKubernetesBindingJqFilter(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run("keepFullObjectsInMemory="+strconv.FormatBool(keep), func(t *testing.T) { testJqFilterBinding(t, keep) })
+	}
+}
+
+func testJqFilterBinding(t *testing.T, keep bool) {
 	ctx := context.Background()
-	ns := "engine-jq"
+	ns := "engine-jq-" + strconv.FormatBool(keep)
 	createNamespace(t, ns)
 	cms := testCluster.Client().CoreV1().ConfigMaps(ns)
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "1"}}, metav1.CreateOptions{}); err != nil {
@@ -121,6 +131,7 @@ kubernetes:
   namespace: {nameSelector: {matchNames: [`+ns+`]}}
   labelSelector: {matchLabels: {watch: me}}
   jqFilter: .data.size
+  keepFullObjectsInMemory: `+strconv.FormatBool(keep)+`
   queue: sizes
 `), true)
 	if err != nil {
@@ -148,8 +159,12 @@ kubernetes:
 	if got[0]["type"] != "Synchronization" || len(got[0]["objects"].([]any)) != 1 {
 		t.Fatalf("synchronization context = %s", data)
 	}
-	if fr := got[0]["objects"].([]any)[0].(map[string]any)["filterResult"]; fr != "1" {
+	first := got[0]["objects"].([]any)[0].(map[string]any)
+	if fr := first["filterResult"]; fr != "1" {
 		t.Errorf("filterResult = %v, want \"1\"", fr)
+	}
+	if _, hasObject := first["object"]; hasObject != keep {
+		t.Errorf("the synchronization context has the object: %v, want %v", hasObject, keep)
 	}
 	e.Unlock(h)
 
@@ -178,6 +193,29 @@ kubernetes:
 		t.Errorf("event context = %s", data)
 	}
 
+	// A new object fires Added, its deletion Deleted; the snapshot follows.
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "second", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "9"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Added event", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"9"`)
+	})
+	if err := cms.Delete(ctx, "second", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Deleted event", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Deleted"`, `"filterResult":"9"`)
+	})
+	resync, err := e.Enable(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ = ContextsJSON(e.Snapshots(h, resync[0].Contexts))
+	if !strings.Contains(string(data), `"filterResult":"2"`) || strings.Contains(string(data), `"filterResult":"9"`) {
+		t.Errorf("snapshot after the delete = %s, want first (2) only", data)
+	}
+	before := len(rec.snapshot())
+
 	// Disabled hooks get no more events. A sentinel hook with the same
 	// binding, enabled after Disable, sees the change that the disabled one
 	// must not: once its event is in, a wrongly delivered one would be too.
@@ -197,7 +235,7 @@ kubernetes:
 		return eventOf(e, rec.snapshot(), sentinel, `"filterResult":"3"`)
 	})
 	var late []Event
-	for _, ev := range rec.snapshot()[1:] {
+	for _, ev := range rec.snapshot()[before:] {
 		if ev.Hook == h {
 			late = append(late, ev)
 		}
