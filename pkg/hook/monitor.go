@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -118,7 +119,7 @@ func (m *compactMonitor) CreateInformers() error {
 			lw := &cache.ListWatch{
 				ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 					tweak(&o)
-					return ri.List(ctx, o)
+					return m.list(ctx, ri, o)
 				},
 				WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 					tweak(&o)
@@ -208,6 +209,48 @@ func withName(sel *kemtypes.FieldSelector, name string) *kemtypes.FieldSelector 
 	return out
 }
 
+// listPage is the number of objects a compactMonitor's list asks for at a
+// time.
+const listPage = 500
+
+// recordKey holds, in the stand-in objects list returns, the record the
+// object was turned into.
+const recordKey = "\x00record"
+
+// list reads the objects page by page and turns each page's objects into
+// records before it reads the next, so that the whole list is never
+// decoded at once: the informer's own list would hold every whole object
+// until it stores them. The reflector's first list asks for
+// resourceVersion "0", which the API server answers from its watch cache
+// in one piece whatever the limit; list reads pages from etcd instead.
+// The returned list holds stand-ins that carry their record for transform.
+func (m *compactMonitor) list(ctx context.Context, ri dynamic.ResourceInterface, o metav1.ListOptions) (*unstructured.UnstructuredList, error) {
+	if o.ResourceVersion == "0" {
+		o.ResourceVersion = ""
+	}
+	o.ResourceVersionMatch = ""
+	o.Limit = listPage
+	out := &unstructured.UnstructuredList{}
+	for {
+		page, err := ri.List(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			r := m.record(&page.Items[i])
+			stand := unstructured.Unstructured{Object: map[string]any{recordKey: r}}
+			stand.SetName(r.Name)
+			stand.SetNamespace(r.Namespace)
+			out.Items = append(out.Items, stand)
+		}
+		if page.GetContinue() == "" {
+			out.SetResourceVersion(page.GetResourceVersion())
+			return out, nil
+		}
+		o.Continue = page.GetContinue()
+	}
+}
+
 // transform turns a decoded object into its record; the object itself is
 // dropped. It runs once per object version, before the informer stores it.
 func (m *compactMonitor) transform(obj any) (any, error) {
@@ -215,6 +258,14 @@ func (m *compactMonitor) transform(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
+	if r, ok := u.Object[recordKey].(*record); ok {
+		return r, nil
+	}
+	return m.record(u), nil
+}
+
+// record is what the binding keeps of u.
+func (m *compactMonitor) record(u *unstructured.Unstructured) *record {
 	r := &record{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace()}}
 	r.res.Metadata.JqFilter = m.cfg.JqFilter
 	r.res.Metadata.ResourceId = fmt.Sprintf("%s/%s/%s", u.GetNamespace(), u.GetKind(), u.GetName())
@@ -223,19 +274,19 @@ func (m *compactMonitor) transform(obj any) (any, error) {
 		data, err := json.Marshal(u)
 		if err != nil {
 			r.err = fmt.Errorf("encode %s: %w", r.res.Metadata.ResourceId, err)
-			return r, nil
+			return r
 		}
 		r.res.Metadata.Checksum = checksum.CalculateChecksumOfBytes(data)
-		return r, nil
+		return r
 	}
 	out, err := m.cfg.CompiledJqFilter.Apply(u.UnstructuredContent())
 	if err != nil {
 		r.err = fmt.Errorf("jqFilter on %s: %w", r.res.Metadata.ResourceId, err)
-		return r, nil
+		return r
 	}
 	r.res.FilterResult = string(out)
 	r.res.Metadata.Checksum = checksum.CalculateChecksumOfBytes(out)
-	return r, nil
+	return r
 }
 
 func (m *compactMonitor) onAdd(obj any, initial bool) {
