@@ -8,6 +8,10 @@
 //
 //	benchplot -o docs/scale.png -metrics ready-s,sync-run-s,rss-MB bench.txt…
 //	benchplot -table -metrics ready-s,revisions-median bench.txt
+//	benchplot -o sync.png before=old.txt after=new.txt
+//
+// A file given as label=path prefixes the series of its lines with label,
+// to compare runs of the same benchmarks.
 package main
 
 import (
@@ -46,7 +50,11 @@ func run(files []string, out string, metrics []string, table bool) error {
 		}
 		results = r
 	}
-	for _, name := range files {
+	for _, arg := range files {
+		label, name, labelled := strings.Cut(arg, "=")
+		if !labelled {
+			label, name = "", arg
+		}
 		f, err := os.Open(name)
 		if err != nil {
 			return err
@@ -55,6 +63,11 @@ func run(files []string, out string, metrics []string, table bool) error {
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
+		}
+		for i := range r {
+			if label != "" {
+				r[i].series = strings.TrimSuffix(label+"/"+r[i].series, "/")
+			}
 		}
 		results = append(results, r...)
 	}
