@@ -80,7 +80,8 @@ type record struct {
 const compactSyncTimeout = 2 * time.Minute
 
 func newCompactMonitor(client *klient.Client, cfg *kubeeventsmanager.MonitorConfig, emit func(kemtypes.KubeEvent), log *slog.Logger) *compactMonitor {
-	return &compactMonitor{cfg: cfg, client: client, emit: emit, done: make(chan struct{}), log: log.With("binding", cfg.Metadata.DebugName)}
+	log = log.With("hook", cfg.Metadata.LogLabels["hook"], "binding", cfg.Metadata.LogLabels["binding"])
+	return &compactMonitor{cfg: cfg, client: client, emit: emit, done: make(chan struct{}), log: log}
 }
 
 // CreateInformers builds one informer per namespace and object name of the
