@@ -31,7 +31,7 @@ func BenchmarkSynchronization(b *testing.B) {
 		n = v
 	}
 	ns := "engine-bench-sync"
-	createNamespaceB(b, ns)
+	createNamespace(b, ns)
 	createConfigMaps(b, ns, n)
 	cfg, err := ParseConfig([]byte(`configVersion: v1
 kubernetes:
@@ -71,17 +71,9 @@ kubernetes:
 	b.ReportMetric(heapAfter, "heap-after-MB")
 }
 
-func createNamespaceB(b *testing.B, name string) {
-	b.Helper()
-	_, err := testCluster.Client().CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		b.Fatal(err)
-	}
-}
-
 // createConfigMaps creates n ConfigMaps labelled bench=sync with about
 // 1 KB of data each, 8 at a time.
-func createConfigMaps(b *testing.B, ns string, n int) {
+func createConfigMaps(b testing.TB, ns string, n int) {
 	b.Helper()
 	cfg := rest.CopyConfig(testCluster.Config)
 	cfg.QPS, cfg.Burst = 5000, 5000

@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -96,7 +97,7 @@ func startEngine(t testing.TB, rec *recorder) *Engine {
 	return e
 }
 
-func createNamespace(t *testing.T, name string) {
+func createNamespace(t testing.TB, name string) {
 	t.Helper()
 	_, err := testCluster.Client().CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -243,6 +244,68 @@ kubernetes:
 	if len(late) != 0 {
 		t.Errorf("disabled hook got %d events, want none after Disable: %+v", len(late), late)
 	}
+}
+
+// A Synchronization of more objects than one list page (the compact
+// monitor reads pages of listPage) has every object once, sorted, and the
+// binding's events start after it.
+func TestEngineCompactSynchronizationPages(t *testing.T) {
+	ns := "engine-pages"
+	n := listPage*2 + 7
+	createNamespace(t, ns)
+	createConfigMaps(t, ns, n)
+	cfg, err := ParseConfig([]byte(`configVersion: v1
+kubernetes:
+- name: objects
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: [`+ns+`]}}
+  labelSelector: {matchLabels: {bench: sync}}
+  jqFilter: .metadata.name
+  keepFullObjectsInMemory: false
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Hook{Name: "pages.sh", ValuesKey: "global", Bindings: cfg}
+	rec := &recorder{}
+	e := startEngine(t, rec)
+	syncs, err := e.Enable(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Disable(h) })
+	data, err := ContextsJSON(e.Snapshots(h, syncs[0].Contexts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Objects []struct {
+			FilterResult string `json:"filterResult"`
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Objects) != n {
+		t.Fatalf("synchronization has %d contexts, want 1 with %d objects", len(got), n)
+	}
+	for i, o := range got[0].Objects {
+		if want := fmt.Sprintf("sync-%05d", i); o.FilterResult != want {
+			t.Fatalf("object %d is %q, want %q (each object once, sorted)", i, o.FilterResult, want)
+		}
+	}
+	e.Unlock(h)
+	if len(rec.snapshot()) != 0 {
+		t.Fatalf("events for objects of the Synchronization: %+v", rec.snapshot())
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late", Labels: map[string]string{"bench": "sync"}}}
+	if _, err := testCluster.Client().CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Added event of a later object", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"late"`)
+	})
 }
 
 func TestEngineSchedule(t *testing.T) {
