@@ -77,8 +77,9 @@ func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Log
 	hookStorage := metricsstorage.NewMetricStorage(metricsstorage.WithRegistry(hookMetrics), metricsstorage.WithLogger(libLog))
 	// The kube events manager and the schedule manager keep the context
 	// they are built with; Start cancels them through Stop.
-	kem := kubeeventsmanager.NewKubeEventsManager(context.Background(), client, libLog)
-	kem.WithMetricStorage(libMetrics)
+	shellKem := kubeeventsmanager.NewKubeEventsManager(context.Background(), client, libLog)
+	shellKem.WithMetricStorage(libMetrics)
+	kem := newEventsManager(shellKem, client, log)
 	sm := schedulemanager.NewScheduleManager(context.Background(), libLog)
 	return &Engine{
 		client:      client,

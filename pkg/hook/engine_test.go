@@ -3,9 +3,11 @@ package hook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +69,7 @@ func eventOf(e *Engine, events []Event, h *Hook, want ...string) bool {
 	return false
 }
 
-func startEngine(t *testing.T, rec *recorder) *Engine {
+func startEngine(t testing.TB, rec *recorder) *Engine {
 	t.Helper()
 	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
 	if err != nil {
@@ -95,7 +97,7 @@ func startEngine(t *testing.T, rec *recorder) *Engine {
 	return e
 }
 
-func createNamespace(t *testing.T, name string) {
+func createNamespace(t testing.TB, name string) {
 	t.Helper()
 	_, err := testCluster.Client().CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -104,10 +106,19 @@ func createNamespace(t *testing.T, name string) {
 }
 
 // A kubernetes binding with a jqFilter: Synchronization lists what exists,
-// then an event fires only when the filtered result changes.
+// then an event fires only when the filtered result changes. With
+// keepFullObjectsInMemory: false the engine keeps only the filter results
+// (its own monitor) and the hook sees no objects, otherwise shell-operator's
+// monitor keeps and passes them; events are the same.
 func TestEngineKubernetesBindingJqFilter(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run("keepFullObjectsInMemory="+strconv.FormatBool(keep), func(t *testing.T) { testJqFilterBinding(t, keep) })
+	}
+}
+
+func testJqFilterBinding(t *testing.T, keep bool) {
 	ctx := context.Background()
-	ns := "engine-jq"
+	ns := "engine-jq-" + strconv.FormatBool(keep)
 	createNamespace(t, ns)
 	cms := testCluster.Client().CoreV1().ConfigMaps(ns)
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "first", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "1"}}, metav1.CreateOptions{}); err != nil {
@@ -121,6 +132,7 @@ kubernetes:
   namespace: {nameSelector: {matchNames: [`+ns+`]}}
   labelSelector: {matchLabels: {watch: me}}
   jqFilter: .data.size
+  keepFullObjectsInMemory: `+strconv.FormatBool(keep)+`
   queue: sizes
 `), true)
 	if err != nil {
@@ -148,8 +160,12 @@ kubernetes:
 	if got[0]["type"] != "Synchronization" || len(got[0]["objects"].([]any)) != 1 {
 		t.Fatalf("synchronization context = %s", data)
 	}
-	if fr := got[0]["objects"].([]any)[0].(map[string]any)["filterResult"]; fr != "1" {
+	first := got[0]["objects"].([]any)[0].(map[string]any)
+	if fr := first["filterResult"]; fr != "1" {
 		t.Errorf("filterResult = %v, want \"1\"", fr)
+	}
+	if _, hasObject := first["object"]; hasObject != keep {
+		t.Errorf("the synchronization context has the object: %v, want %v", hasObject, keep)
 	}
 	e.Unlock(h)
 
@@ -178,6 +194,29 @@ kubernetes:
 		t.Errorf("event context = %s", data)
 	}
 
+	// A new object fires Added, its deletion Deleted; the snapshot follows.
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "second", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "9"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Added event", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"9"`)
+	})
+	if err := cms.Delete(ctx, "second", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Deleted event", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Deleted"`, `"filterResult":"9"`)
+	})
+	resync, err := e.Enable(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ = ContextsJSON(e.Snapshots(h, resync[0].Contexts))
+	if !strings.Contains(string(data), `"filterResult":"2"`) || strings.Contains(string(data), `"filterResult":"9"`) {
+		t.Errorf("snapshot after the delete = %s, want first (2) only", data)
+	}
+	before := len(rec.snapshot())
+
 	// Disabled hooks get no more events. A sentinel hook with the same
 	// binding, enabled after Disable, sees the change that the disabled one
 	// must not: once its event is in, a wrongly delivered one would be too.
@@ -197,7 +236,7 @@ kubernetes:
 		return eventOf(e, rec.snapshot(), sentinel, `"filterResult":"3"`)
 	})
 	var late []Event
-	for _, ev := range rec.snapshot()[1:] {
+	for _, ev := range rec.snapshot()[before:] {
 		if ev.Hook == h {
 			late = append(late, ev)
 		}
@@ -205,6 +244,68 @@ kubernetes:
 	if len(late) != 0 {
 		t.Errorf("disabled hook got %d events, want none after Disable: %+v", len(late), late)
 	}
+}
+
+// A Synchronization of more objects than one list page (the compact
+// monitor reads pages of listPage) has every object once, sorted, and the
+// binding's events start after it.
+func TestEngineCompactSynchronizationPages(t *testing.T) {
+	ns := "engine-pages"
+	n := listPage*2 + 7
+	createNamespace(t, ns)
+	createConfigMaps(t, ns, n)
+	cfg, err := ParseConfig([]byte(`configVersion: v1
+kubernetes:
+- name: objects
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: [`+ns+`]}}
+  labelSelector: {matchLabels: {bench: sync}}
+  jqFilter: .metadata.name
+  keepFullObjectsInMemory: false
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Hook{Name: "pages.sh", ValuesKey: "global", Bindings: cfg}
+	rec := &recorder{}
+	e := startEngine(t, rec)
+	syncs, err := e.Enable(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Disable(h) })
+	data, err := ContextsJSON(e.Snapshots(h, syncs[0].Contexts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Objects []struct {
+			FilterResult string `json:"filterResult"`
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Objects) != n {
+		t.Fatalf("synchronization has %d contexts, want 1 with %d objects", len(got), n)
+	}
+	for i, o := range got[0].Objects {
+		if want := fmt.Sprintf("sync-%05d", i); o.FilterResult != want {
+			t.Fatalf("object %d is %q, want %q (each object once, sorted)", i, o.FilterResult, want)
+		}
+	}
+	e.Unlock(h)
+	if len(rec.snapshot()) != 0 {
+		t.Fatalf("events for objects of the Synchronization: %+v", rec.snapshot())
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late", Labels: map[string]string{"bench": "sync"}}}
+	if _, err := testCluster.Client().CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Added event of a later object", func() bool {
+		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"late"`)
+	})
 }
 
 func TestEngineSchedule(t *testing.T) {

@@ -31,6 +31,8 @@ const (
 	// EnvEventsFile is the file the watch hook appends one line to per run:
 	// "<$EPOCHREALTIME at the hook's first line> <object names, comma-separated>".
 	EnvEventsFile = "BENCH_EVENTS_FILE"
+	// EnvSyncFile is the file the sync hook appends its line to.
+	EnvSyncFile = "BENCH_SYNC_FILE"
 )
 
 // WatchLabel is the label (key=value) of the ConfigMaps the watch hook is
@@ -38,6 +40,10 @@ const (
 const (
 	WatchLabelKey   = "bench"
 	WatchLabelValue = "event"
+	// NoiseLabelValue and SyncLabelValue label the objects of the noise
+	// and sync hooks (key WatchLabelKey).
+	NoiseLabelValue = "noise"
+	SyncLabelValue  = "sync"
 )
 
 // BundleOptions shape a generated bundle.
@@ -48,11 +54,30 @@ type BundleOptions struct {
 	// runs them in parallel; by default each module has an order of its own
 	// (001, 002, …) and they run one after another.
 	SameOrder bool
+	// ModuleYAML gives each module a module.yaml with its weight (1, 2, …)
+	// and no requirements, in a directory without an order prefix
+	// (modules/addon-II/): modules that no dependency orders. Without it
+	// each module's order is its directory prefix, as in bundles written
+	// before module.yaml.
+	ModuleYAML bool
 	// WatchHook adds the global hook global-hooks/watch.sh: a kubernetes
 	// binding on ConfigMaps labelled bench=event in the namespace
 	// $BENCH_WATCH_NS (Added events only, no Synchronization run) that
 	// appends its start time to $BENCH_EVENTS_FILE.
 	WatchHook bool
+	// NoiseHook adds the global hook global-hooks/noise.sh: a kubernetes
+	// binding on ConfigMaps labelled bench=noise in $BENCH_WATCH_NS (every
+	// event, no Synchronization run) that does nothing, on the queue
+	// NoiseQueue ("" is the main queue, which the watch hook uses too).
+	NoiseHook  bool
+	NoiseQueue string
+	// SyncHook adds the global hook global-hooks/sync.sh: a kubernetes
+	// binding on ConfigMaps labelled bench=sync in $BENCH_WATCH_NS whose
+	// jqFilter keeps only the name (keepFullObjectsInMemory: false: the
+	// hook reads only the names); its Synchronization run (waited for at
+	// start) appends "<start> <end> <objects>" ($EPOCHREALTIME, the object
+	// count jq read from the binding context) to $BENCH_SYNC_FILE.
+	SyncHook bool
 }
 
 // ModuleName is the name of the i-th module (1-based): "addon-01".
@@ -64,7 +89,8 @@ func ModuleKey(i int) string { return values.ValuesKey(ModuleName(i)) }
 
 // WriteBundle writes a bundle into dir (created if missing): values.yaml
 // enabling every module, global-hooks/ (empty unless WatchHook) and the
-// modules. Each module is modules/NNN-addon-II/ with
+// modules. Each module is modules/NNN-addon-II/ (modules/addon-II/ with a
+// module.yaml when ModuleYAML) with
 //   - hooks/startup.sh: onStartup; a jq values patch setting
 //     internal.clusterSuffix from global values;
 //   - hooks/before-helm.sh: beforeHelm; a jq values patch setting
@@ -97,12 +123,27 @@ func WriteBundle(dir string, opts BundleOptions) error {
 	if opts.WatchHook {
 		files = append(files, file{path: "global-hooks/watch.sh", content: watchHook, exec: true})
 	}
+	if opts.NoiseHook {
+		queue := ""
+		if opts.NoiseQueue != "" {
+			queue = "  queue: " + opts.NoiseQueue + "\n"
+		}
+		files = append(files, file{path: "global-hooks/noise.sh", content: strings.Replace(noiseHook, "QUEUE\n", queue, 1), exec: true})
+	}
+	if opts.SyncHook {
+		files = append(files, file{path: "global-hooks/sync.sh", content: syncHook, exec: true})
+	}
 	for i := 1; i <= n; i++ {
 		order := i
 		if opts.SameOrder {
 			order = 100
 		}
-		files = append(files, moduleFiles(fmt.Sprintf("modules/%03d-%s", order, ModuleName(i)), ModuleName(i), ModuleKey(i))...)
+		dir := fmt.Sprintf("modules/%03d-%s", order, ModuleName(i))
+		if opts.ModuleYAML {
+			dir = "modules/" + ModuleName(i)
+			files = append(files, file{path: dir + "/module.yaml", content: fmt.Sprintf("weight: %d\ndescription: A synthetic module of the benchmark bundle.\n", order)})
+		}
+		files = append(files, moduleFiles(dir, ModuleName(i), ModuleKey(i))...)
 	}
 	for _, f := range files {
 		if err := f.write(dir); err != nil {
@@ -178,6 +219,50 @@ YAML
 fi
 names=$(jq -r '[.[] | select(.type == "Event") | .object.metadata.name] | join(",")' "$BINDING_CONTEXT_PATH")
 echo "$start $names" >> "${BENCH_EVENTS_FILE:?}"
+`
+
+// noiseHook only starts and exits: it stands for a busy hook whose events
+// must not delay the watch hook's. QUEUE is replaced by the binding's
+// queue line (or nothing).
+const noiseHook = `#!/usr/bin/env bash
+if [[ "${1:-}" == "--config" ]]; then
+  cat <<YAML
+configVersion: v1
+kubernetes:
+- name: noise
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: ["${BENCH_WATCH_NS:?}"]}}
+  labelSelector: {matchLabels: {bench: noise}}
+  executeHookOnSynchronization: false
+QUEUE
+YAML
+fi
+`
+
+// syncHook reads its Synchronization binding context with jq, as a real
+// hook would, and records when it started and ended. Its jqFilter keeps
+// the name only, so the operator need not keep the objects.
+const syncHook = `#!/usr/bin/env bash
+start=$EPOCHREALTIME
+set -euo pipefail
+if [[ "${1:-}" == "--config" ]]; then
+  cat <<YAML
+configVersion: v1
+kubernetes:
+- name: objects
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: ["${BENCH_WATCH_NS:?}"]}}
+  labelSelector: {matchLabels: {bench: sync}}
+  jqFilter: .metadata.name
+  keepFullObjectsInMemory: false
+  executeHookOnEvent: []
+YAML
+  exit 0
+fi
+n=$(jq '[.[] | select(.type == "Synchronization") | .objects | length] | add // 0' "$BINDING_CONTEXT_PATH")
+echo "$start $EPOCHREALTIME $n" >> "${BENCH_SYNC_FILE:?}"
 `
 
 // moduleTemplate is one module; NAME and KEY are replaced by the module's

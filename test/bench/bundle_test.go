@@ -16,14 +16,20 @@ import (
 // watch hook binds ConfigMaps of the namespace it is given.
 func TestWriteBundleLoads(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		opts       BundleOptions
-		modules    int
-		orders     int
-		watchHooks int
+		name        string
+		opts        BundleOptions
+		modules     int
+		orders      int
+		definitions int
+		watchHooks  int
 	}{
 		{name: "default", opts: BundleOptions{}, modules: DefaultModules, orders: DefaultModules},
 		{name: "same order with the watch hook", opts: BundleOptions{Modules: 3, SameOrder: true, WatchHook: true}, modules: 3, orders: 1, watchHooks: 1},
+		{
+			name:    "module.yaml with the watch, noise and sync hooks",
+			opts:    BundleOptions{Modules: 3, ModuleYAML: true, WatchHook: true, NoiseHook: true, NoiseQueue: "noise", SyncHook: true},
+			modules: 3, orders: 3, definitions: 3, watchHooks: 3,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(EnvWatchNamespace, "bench-test")
@@ -39,9 +45,13 @@ func TestWriteBundleLoads(t *testing.T) {
 				t.Fatalf("%d modules, want %d", len(b.Modules), tc.modules)
 			}
 			orders := map[int]bool{}
+			definitions := 0
 			r := hook.NewRunner(hook.Config{TmpDir: t.TempDir(), PassEnv: []string{EnvWatchNamespace}}, slog.New(slog.DiscardHandler))
 			for i, m := range b.Modules {
 				orders[m.Order] = true
+				if m.Definition != nil {
+					definitions++
+				}
 				if m.Name != ModuleName(i+1) || m.ValuesKey != ModuleKey(i+1) {
 					t.Errorf("module %d is %s (%s), want %s (%s)", i+1, m.Name, m.ValuesKey, ModuleName(i+1), ModuleKey(i+1))
 				}
@@ -65,6 +75,9 @@ func TestWriteBundleLoads(t *testing.T) {
 			}
 			if len(orders) != tc.orders {
 				t.Errorf("%d distinct orders, want %d", len(orders), tc.orders)
+			}
+			if definitions != tc.definitions {
+				t.Errorf("%d modules with module.yaml, want %d", definitions, tc.definitions)
 			}
 			var sources []hook.Source
 			for _, h := range b.GlobalHooks {

@@ -42,46 +42,53 @@ const (
 // medians over the runs: load-s (start → bundle loaded and every hook's
 // --config parsed: the "operator started" log line), converge-s (the
 // operator's own convergence_seconds), hook-s and helm-s (the sums of hook
-// run and Helm operation seconds, from /metrics).
+// run and Helm operation seconds, from /metrics), revisions (the Helm
+// revisions one cold start made: one per release).
 func BenchmarkColdStart(b *testing.B) {
-	eachWorkload(b, func(b *testing.B, w workload) {
-		defer reportLoad(b)()
-		runs := envInt("BENCH_RUNS", 3)
-		cs := testCluster.Client()
-		var ready, load, conv, hooks, helmOps []float64
-		for i := range runs {
-			ns := w.namespace(b, fmt.Sprintf("bench-cold-%s-%d", w.name, i+1))
-			stopPerf := func() {}
-			if i == 0 {
-				stopPerf = perf(b, "cold-start-"+w.name, 0)
-			}
-			r := w.start(b, ns)
-			at := r.waitReady(b, readyTimeout)
-			stopPerf()
-			if all := waitDeployed(b, ns, w.releases, deployedTimeout); all.After(at) {
-				at = all
-			}
-			ready = append(ready, at.Sub(r.start).Seconds())
-			if t, ok := r.logTime("operator started"); ok {
-				load = append(load, t.Sub(r.start).Seconds())
-			}
-			m := r.metrics(b)
-			conv = append(conv, m.sum("addon_operator_convergence_seconds"))
-			hooks = append(hooks, m.sum("addon_operator_module_hook_run_seconds_sum")+m.sum("addon_operator_global_hook_run_seconds_sum"))
-			helmOps = append(helmOps, m.sum("addon_operator_helm_operation_seconds_sum"))
-			r.op.Stop(b)
-			w.cleanup(b, ns)
-			deleteNamespace(b, cs, ns)
+	eachWorkload(b, func(b *testing.B, w workload) { coldStart(b, w, envInt("BENCH_RUNS", 3)) })
+}
+
+// coldStart runs the workload's operator runs times, each on a new empty
+// namespace, and reports what BenchmarkColdStart describes.
+func coldStart(b *testing.B, w workload, runs int) {
+	defer reportLoad(b)()
+	cs := testCluster.Client()
+	var ready, load, conv, hooks, helmOps, revs []float64
+	for i := range runs {
+		ns := w.namespace(b, fmt.Sprintf("bench-cold-%s-%d", w.name, i+1))
+		stopPerf := func() {}
+		if i == 0 {
+			stopPerf = perf(b, "cold-start-"+w.name, 0)
 		}
-		b.ReportMetric(0, "ns/op")
-		b.ReportMetric(float64(runs), "runs")
-		b.ReportMetric(float64(w.releases), "releases")
-		newStats(ready).report(b, "ready-s")
-		b.ReportMetric(newStats(load).median(), "load-s-median")
-		b.ReportMetric(newStats(conv).median(), "converge-s-median")
-		b.ReportMetric(newStats(hooks).median(), "hook-s-median")
-		b.ReportMetric(newStats(helmOps).median(), "helm-s-median")
-	})
+		r := w.start(b, ns)
+		at := r.waitReady(b, readyTimeout)
+		stopPerf()
+		if all := waitDeployed(b, ns, w.releases, deployedTimeout); all.After(at) {
+			at = all
+		}
+		ready = append(ready, at.Sub(r.start).Seconds())
+		if t, ok := r.logTime("operator started"); ok {
+			load = append(load, t.Sub(r.start).Seconds())
+		}
+		m := r.metrics(b)
+		conv = append(conv, m.sum("addon_operator_convergence_seconds"))
+		hooks = append(hooks, m.sum("addon_operator_module_hook_run_seconds_sum")+m.sum("addon_operator_global_hook_run_seconds_sum"))
+		helmOps = append(helmOps, m.sum("addon_operator_helm_operation_seconds_sum"))
+		n, _ := releases(b, ns)
+		revs = append(revs, float64(n))
+		r.op.Stop(b)
+		w.cleanup(b, ns)
+		deleteNamespace(b, cs, ns)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(runs), "runs")
+	b.ReportMetric(float64(w.releases), "releases")
+	newStats(ready).report(b, "ready-s")
+	b.ReportMetric(newStats(load).median(), "load-s-median")
+	b.ReportMetric(newStats(conv).median(), "converge-s-median")
+	b.ReportMetric(newStats(hooks).median(), "hook-s-median")
+	b.ReportMetric(newStats(helmOps).median(), "helm-s-median")
+	b.ReportMetric(newStats(revs).median(), "revisions-median")
 }
 
 // BenchmarkWarmRestart: the bundle's releases exist and nothing changed;
@@ -141,7 +148,6 @@ func BenchmarkEventToHook(b *testing.B) {
 	defer reportLoad(b)()
 	n := envInt("BENCH_EVENTS", 100)
 	gap := envDuration("BENCH_EVENT_GAP", 150*time.Millisecond)
-	ctx := context.Background()
 	ns := namespace(b, "bench-events")
 	events := filepath.Join(b.TempDir(), "events")
 	dir := bundle(b, BundleOptions{WatchHook: true})
@@ -149,7 +155,16 @@ func BenchmarkEventToHook(b *testing.B) {
 	r.waitReady(b, readyTimeout)
 	waitDeployed(b, ns, DefaultModules, deployedTimeout)
 	time.Sleep(2 * time.Second)
+	eventToHook(b, r, ns, events, n, gap)
+}
 
+// eventToHook creates n ConfigMaps labelled bench=event in ns, gap apart,
+// waits for the watch hook of r to have started for each (its lines in
+// the events file) and reports the latencies BenchmarkEventToHook
+// describes.
+func eventToHook(b *testing.B, r *operatorRun, ns, events string, n int, gap time.Duration) {
+	b.Helper()
+	ctx := context.Background()
 	cms := testCluster.Client().CoreV1().ConfigMaps(ns)
 	watched := watchAdded(b, cms, WatchLabelKey+"="+WatchLabelValue)
 	created := map[string]time.Time{}
