@@ -39,6 +39,9 @@ func observeEverything(m *metrics.Metrics) {
 		}
 	}
 	m.HookRun("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", time.Second, nil, false)
+	m.HookUsage("", "discovery.sh", "every-minute", "Schedule", "main", 300*time.Millisecond, 20*time.Millisecond, 4<<20)
+	m.HookUsage("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", 300*time.Millisecond, 20*time.Millisecond, 4<<20)
+	m.HookUsage("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", 100*time.Millisecond, 10*time.Millisecond, 6<<20)
 	m.Preset(metrics.Series{
 		Modules: []string{"ingress", "dns"}, HelmOperations: []string{"upgrade"}, Queues: []string{"main"},
 		Hooks: []metrics.HookSeries{{Module: "dns", Hook: "020-dns/hooks/a.sh", Binding: "beforeHelm", Activation: "Retry", Queue: "main"}},
@@ -90,6 +93,9 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_module_hook_run_errors_total", "COUNTER", moduleHook},
 		{"addon_operator_module_hook_run_allowed_errors_total", "COUNTER", moduleHook},
 		{"addon_operator_module_hook_run_success_total", "COUNTER", moduleHook},
+		{"addon_operator_module_hook_run_user_cpu_seconds", "HISTOGRAM", moduleHook},
+		{"addon_operator_module_hook_run_sys_cpu_seconds", "HISTOGRAM", moduleHook},
+		{"addon_operator_module_hook_run_max_rss_bytes", "GAUGE", moduleHook},
 		{"addon_operator_global_hook_run_seconds", "HISTOGRAM", hook},
 		{"addon_operator_global_hook_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_allowed_errors_total", "COUNTER", hook},
@@ -97,6 +103,9 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_global_hook_run_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_run_allowed_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_run_success_total", "COUNTER", hook},
+		{"addon_operator_global_hook_run_user_cpu_seconds", "HISTOGRAM", hook},
+		{"addon_operator_global_hook_run_sys_cpu_seconds", "HISTOGRAM", hook},
+		{"addon_operator_global_hook_run_max_rss_bytes", "GAUGE", hook},
 		{"addon_operator_convergence_seconds", "COUNTER", []string{"activation"}},
 		{"addon_operator_convergence_total", "COUNTER", []string{"activation"}},
 		{"addon_operator_module_helm_seconds", "HISTOGRAM", []string{"activation", "module"}},
@@ -186,6 +195,12 @@ func TestPeerSeries(t *testing.T) {
 		`addon_operator_module_helm_seconds_sum{activation="OnStartup",module="ingress"}`:                                                      2,
 		`addon_operator_mm_module_info{enabled="true",moduleName="ingress"}`:                                                                   1,
 		`addon_operator_mm_module_info{enabled="false",moduleName="dns"}`:                                                                      1,
+		// Two runs: CPU times add up, the max RSS is the last run's.
+		"addon_operator_module_hook_run_user_cpu_seconds_sum{" + moduleHook + "}":                                                     0.4,
+		"addon_operator_module_hook_run_user_cpu_seconds_count{" + moduleHook + "}":                                                   2,
+		"addon_operator_module_hook_run_sys_cpu_seconds_sum{" + moduleHook + "}":                                                      0.03,
+		"addon_operator_module_hook_run_max_rss_bytes{" + moduleHook + "}":                                                            6 << 20,
+		`addon_operator_global_hook_run_max_rss_bytes{activation="Schedule",binding="every-minute",hook="discovery.sh",queue="main"}`: 4 << 20,
 	} {
 		if got, ok := all[series]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
@@ -194,7 +209,8 @@ func TestPeerSeries(t *testing.T) {
 }
 
 // A bundle swap drops the peer's series of what the bundle no longer has,
-// as it drops ours, and binding_count follows the hooks in force.
+// as it drops ours (the hooks' resource usage too), and binding_count
+// follows the hooks in force.
 func TestPeerSeriesFollowTheBundle(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
@@ -206,7 +222,8 @@ func TestPeerSeriesFollowTheBundle(t *testing.T) {
 	m.ModulePhases(map[string]module.Phase{"dns": "Ready"})
 	got := scrapeNames(t, reg, func(name string) bool {
 		return name == "addon_operator_binding_count" || name == "addon_operator_mm_module_info" ||
-			name == "addon_operator_module_hook_errors_total" || name == "addon_operator_module_helm_seconds"
+			name == "addon_operator_module_hook_errors_total" || name == "addon_operator_module_helm_seconds" ||
+			name == "addon_operator_module_hook_run_max_rss_bytes" || name == "addon_operator_module_hook_run_user_cpu_seconds"
 	})
 	want := map[string]float64{
 		`addon_operator_binding_count{hook="020-dns/hooks/a.sh",module="dns"}`:                                                                 4,
