@@ -61,6 +61,7 @@ type Metrics struct {
 	driftCorrections        *prometheus.CounterVec
 	moduleHelmSeconds       *prometheus.HistogramVec
 	bindingCount            *prometheus.GaugeVec
+	kube                    kubeCollectors
 
 	clock clock.WithTicker // ticks live_ticks
 
@@ -133,6 +134,7 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		driftCorrections:        counter("drift_corrections_total", "Objects of a module's release re-applied because they had drifted from the deployed revision.", []string{"module", "kind"}),
 		moduleHelmSeconds:       histogram("module_helm_seconds", "Time of the Helm step of a module run (values check, CRDs, render, install or upgrade).", []string{"module", "activation"}),
 		bindingCount:            gauge("binding_count", "Bindings in a hook's configuration (module is empty for a global hook).", []string{"module", "hook"}),
+		kube:                    newKubeCollectors(),
 		clock:                   clock.RealClock{},
 	}
 	for _, o := range opts {
@@ -164,6 +166,7 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		m.modulePhase, newModuleInfo(m.modulePhase), m.driftChecks, m.driftCorrections,
 		m.moduleHelmSeconds, m.bindingCount,
 	)
+	reg.MustRegister(m.kube.collectors()...)
 	return m
 }
 

@@ -11,6 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	metricsstorage "github.com/deckhouse/deckhouse/pkg/metrics-storage"
+	sometrics "github.com/flant/shell-operator/pkg/metrics"
+
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 )
@@ -62,6 +65,27 @@ func observeEverything(m *metrics.Metrics) {
 	m.TaskWait("main", "ingress", "010-ingress/hooks/pods.sh", "pods", time.Second)
 	m.ConfigError()
 	m.ModulePhases(map[string]module.Phase{"ingress": "Error", "dns": "Disabled"})
+	observeMonitors(m.KubeStorage(metricsstorage.NewMetricStorage(metricsstorage.WithNewRegistry())))
+}
+
+// ingressPods and discoveryNodes are the MetricLabels of a module hook's and
+// a global hook's monitor, as package hook sets them.
+var (
+	ingressPods    = map[string]string{"module": "ingress", "hook": "010-ingress/hooks/pods.sh", "binding": "pods", "queue": "events", "kind": "Pod"}
+	discoveryNodes = map[string]string{"module": "", "hook": "discovery.sh", "binding": "nodes", "queue": "main", "kind": "Node"}
+)
+
+// observeMonitors reports to s what shell-operator's monitors report, by
+// the library's own metric names.
+func observeMonitors(s metricsstorage.Storage) {
+	for _, mon := range []map[string]string{ingressPods, discoveryNodes} {
+		s.GaugeSet(sometrics.KubeSnapshotObjects, 3, mon)
+		s.HistogramObserve(sometrics.KubeJqFilterDurationSeconds, 0.002, mon, nil)
+		s.HistogramObserve(sometrics.KubeEventDurationSeconds, 0.01, mon, nil)
+	}
+	s.CounterAdd(sometrics.KubernetesClientWatchErrorsTotal, 1, map[string]string{"error_type": "expired"})
+	s.CounterAdd(sometrics.BindingMonitorMissingTotal, 1, map[string]string{"binding": "pods"})
+	s.CounterAdd(sometrics.FactoryInformerDeadTotal, 1, map[string]string{"gvr": "/v1, Resource=pods", "namespace": "addons"})
 }
 
 // Dashboards and alerts written for flant/addon-operator keep working: each
@@ -71,6 +95,7 @@ func observeEverything(m *metrics.Metrics) {
 func TestPeerNames(t *testing.T) {
 	hook := []string{"activation", "binding", "hook", "queue"}
 	moduleHook := []string{"activation", "binding", "hook", "module", "queue"}
+	monitor := []string{"binding", "hook", "kind", "module", "queue"}
 	for _, tc := range []struct {
 		name, kind string
 		labels     []string
@@ -114,6 +139,12 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_task_wait_in_queue_seconds_total", "COUNTER", []string{"binding", "hook", "module", "queue"}},
 		{"addon_operator_tasks_queue_length", "GAUGE", []string{"queue"}},
 		{"addon_operator_live_ticks", "COUNTER", nil},
+		{"addon_operator_kube_snapshot_objects", "GAUGE", monitor},
+		{"addon_operator_kube_jq_filter_duration_seconds", "HISTOGRAM", monitor},
+		{"addon_operator_kube_event_duration_seconds", "HISTOGRAM", monitor},
+		{"addon_operator_kubernetes_client_watch_errors_total", "COUNTER", []string{"error_type"}},
+		{"addon_operator_binding_monitor_missing_total", "COUNTER", []string{"binding"}},
+		{"addon_operator_factory_informer_dead_total", "COUNTER", []string{"gvr", "namespace"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
@@ -223,12 +254,17 @@ func TestPeerSeriesFollowTheBundle(t *testing.T) {
 	got := scrapeNames(t, reg, func(name string) bool {
 		return name == "addon_operator_binding_count" || name == "addon_operator_mm_module_info" ||
 			name == "addon_operator_module_hook_errors_total" || name == "addon_operator_module_helm_seconds" ||
-			name == "addon_operator_module_hook_run_max_rss_bytes" || name == "addon_operator_module_hook_run_user_cpu_seconds"
+			name == "addon_operator_module_hook_run_max_rss_bytes" || name == "addon_operator_module_hook_run_user_cpu_seconds" ||
+			name == "addon_operator_kube_snapshot_objects" || name == "addon_operator_kube_event_duration_seconds"
 	})
 	want := map[string]float64{
 		`addon_operator_binding_count{hook="020-dns/hooks/a.sh",module="dns"}`:                                                                 4,
 		`addon_operator_mm_module_info{enabled="true",moduleName="dns"}`:                                                                       1,
 		`addon_operator_module_hook_errors_total{activation="Retry",binding="beforeHelm",hook="020-dns/hooks/a.sh",module="dns",queue="main"}`: 0,
+		// discovery.sh was in neither Preset, so neither drops it.
+		`addon_operator_kube_snapshot_objects{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`:             3,
+		`addon_operator_kube_event_duration_seconds_count{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`: 1,
+		`addon_operator_kube_event_duration_seconds_sum{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`:   0.01,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("peer series after the swap (-want +got):\n%s", diff)

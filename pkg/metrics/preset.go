@@ -95,6 +95,7 @@ func (m *Metrics) Preset(s Series) {
 				v.DeletePartialMatch(l)
 			}
 			m.globalHookMaxRSS.DeletePartialMatch(l)
+			m.kube.forget(prometheus.Labels{"module": "", "hook": name})
 		}
 	}
 	m.presetBindings(s.Bindings)
@@ -134,6 +135,7 @@ func (m *Metrics) forgetModule(name string) {
 		v.DeletePartialMatch(l)
 	}
 	m.moduleHookMaxRSS.DeletePartialMatch(l)
+	m.kube.forget(l)
 }
 
 // ModulePhases sets module_phase: for each module of phases, 1 for its
