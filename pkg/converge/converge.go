@@ -69,6 +69,7 @@ type Queues interface {
 // Observer records metrics (*metrics.Metrics).
 type Observer interface {
 	HookRun(module, hook, binding string, activation module.Activation, queue string, d time.Duration, err error, allowFailure bool)
+	HookUsage(module, hook, binding string, activation module.Activation, queue string, user, system time.Duration, maxRSS int64)
 	ModuleRun(module string, activation module.Activation, d time.Duration, err error)
 	ModuleHelm(module string, activation module.Activation, d time.Duration)
 	ModuleDelete(module string, err error)

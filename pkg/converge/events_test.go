@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	bctx "github.com/flant/shell-operator/pkg/hook/binding_context"
 	htypes "github.com/flant/shell-operator/pkg/hook/types"
@@ -367,6 +368,30 @@ func TestAllowFailureSynchronizationDoesNotFailTheModule(t *testing.T) {
 	}
 	if diff := cmp.Diff([]hookRun{{Module: "alpha", Hook: "010-alpha/hooks/watch.sh", Binding: "pods", Activation: "Synchronization", Queue: "main", Failed: true, AllowFailure: true}}, h.obs.runsOfHook("010-alpha/hooks/watch.sh")); diff != "" {
 		t.Errorf("hook runs (-want +got):\n%s", diff)
+	}
+}
+
+// The resource usage of a hook's process is reported with the run's labels,
+// for a failed run too (it burnt the CPU all the same).
+func TestHookUsageIsObservedForFailedRuns(t *testing.T) {
+	h := eventsBundle(t, "alphaEnabled: true\n")
+	h.eng.syncs["010-alpha/hooks/watch.sh"] = []hook.Event{{Binding: "pods", Wait: true, Execute: true, AllowFailure: true}}
+	usage := &hook.Usage{User: 300 * time.Millisecond, System: 20 * time.Millisecond, MaxRSS: 8 << 20}
+	h.run.run = func(_ context.Context, hk *hook.Hook, _ hook.Input) (hook.Output, error) {
+		if hk.Module == "alpha" {
+			return hook.Output{Usage: usage}, errors.New("exit status 1")
+		}
+		return hook.Output{}, nil
+	}
+	h.start(snapshot(t, ""))
+	h.waitReady()
+
+	want := []hookUsage{{
+		Module: "alpha", Hook: "010-alpha/hooks/watch.sh", Binding: "pods", Activation: "Synchronization", Queue: "main",
+		User: 300 * time.Millisecond, System: 20 * time.Millisecond, MaxRSS: 8 << 20,
+	}}
+	if diff := cmp.Diff(want, h.obs.usagesOfHook("010-alpha/hooks/watch.sh")); diff != "" {
+		t.Errorf("hook usage (-want +got):\n%s", diff)
 	}
 }
 

@@ -315,10 +315,18 @@ type hookRun struct {
 	Failed, AllowFailure                     bool
 }
 
+// hookUsage is one Observer.HookUsage.
+type hookUsage struct {
+	Module, Hook, Binding, Activation, Queue string
+	User, System                             time.Duration
+	MaxRSS                                   int64
+}
+
 // fakeObserver records what the converger reports.
 type fakeObserver struct {
 	mu             sync.Mutex
 	hookRuns       []hookRun
+	hookUsages     []hookUsage
 	moduleRuns     []string // "module activation ok|error"
 	moduleHelms    []string // "module activation"
 	moduleDeletes  []string
@@ -332,6 +340,24 @@ func (f *fakeObserver) HookRun(module, h, binding string, activation module.Acti
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.hookRuns = append(f.hookRuns, hookRun{module, h, binding, string(activation), q, err != nil, allowFailure})
+}
+
+func (f *fakeObserver) HookUsage(module, h, binding string, activation module.Activation, q string, user, system time.Duration, maxRSS int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hookUsages = append(f.hookUsages, hookUsage{module, h, binding, string(activation), q, user, system, maxRSS})
+}
+
+func (f *fakeObserver) usagesOfHook(name string) []hookUsage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []hookUsage
+	for _, u := range f.hookUsages {
+		if u.Hook == name {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 func (f *fakeObserver) ModuleRun(module string, activation module.Activation, _ time.Duration, err error) {

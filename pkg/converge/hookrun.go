@@ -47,7 +47,9 @@ func (c *Converger) runEventHook(ctx context.Context, ev hook.Event, activation 
 // half-applies: the values patch is checked first, then config values are
 // saved, values committed, Kubernetes operations executed and metrics
 // recorded. It reports whether the hook changed values. With allowFailure a
-// failed run is logged and reported as success.
+// failed run is logged and reported as success. The Observer gets every
+// run, and the resource usage of every run whose process was waited for,
+// failed or not.
 func (c *Converger) runHook(ctx context.Context, h *hook.Hook, binding string, contexts []bctx.BindingContext, activation module.Activation, queueName string, allowFailure bool, log *slog.Logger) (bool, error) {
 	log = log.With("hook", h.Name, "binding", binding)
 	data, err := hook.ContextsJSON(contexts)
@@ -65,6 +67,9 @@ func (c *Converger) runHook(ctx context.Context, h *hook.Hook, binding string, c
 	}
 	d := c.clock.Since(start)
 	c.deps.Observer.HookRun(h.Module, h.Name, binding, activation, queueName, d, err, allowFailure)
+	if u := out.Usage; u != nil {
+		c.deps.Observer.HookUsage(h.Module, h.Name, binding, activation, queueName, u.User, u.System, u.MaxRSS)
+	}
 	if err != nil {
 		if allowFailure && ctx.Err() == nil {
 			log.Warn("hook failed, failure allowed", "error", err, "duration", d.String())

@@ -30,7 +30,7 @@ func (r *Runner) Enabled(ctx context.Context, module, path string, vals, configV
 		"MODULE_ENABLED_RESULT=" + result,
 		"MODULE_ENABLED_REASON=" + reason,
 	}
-	if err := r.exec(ctx, module+"/enabled", "enabled", path, nil, env, nil); err != nil {
+	if _, err := r.exec(ctx, module+"/enabled", "enabled", path, nil, env, nil); err != nil {
 		return false, "", err
 	}
 	data, err := readResult(result, "MODULE_ENABLED_RESULT", r.cfg.FileLimit)

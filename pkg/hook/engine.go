@@ -62,10 +62,29 @@ type Engine struct {
 	controllers map[*Hook]*controller.HookController
 }
 
+// EngineOption configures an Engine.
+type EngineOption func(*engineOptions)
+
+type engineOptions struct {
+	monitorMetrics func(metricsstorage.Storage) metricsstorage.Storage
+}
+
+// WithMonitorMetrics makes the kubernetes monitors (kube events manager,
+// informers, binding controllers) report to wrap(s) rather than to s, a
+// storage of their own that is not served (*metrics.Metrics.KubeStorage).
+// The monitors' MetricLabels are module, hook, binding, queue and kind.
+func WithMonitorMetrics(wrap func(s metricsstorage.Storage) metricsstorage.Storage) EngineOption {
+	return func(o *engineOptions) { o.monitorMetrics = wrap }
+}
+
 // NewEngine connects to the API server. Metrics hooks write to
 // METRICS_PATH are registered on hookMetrics; libLog receives
 // shell-operator's own logs.
-func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Logger, libLog *dlog.Logger) (*Engine, error) {
+func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Logger, libLog *dlog.Logger, opts ...EngineOption) (*Engine, error) {
+	var o engineOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	client := klient.New(klient.WithLogger(libLog))
 	client.WithRestConfig(rest.CopyConfig(cfg))
 	client.WithRateLimiterSettings(cfg.QPS, cfg.Burst)
@@ -73,7 +92,10 @@ func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Log
 	if err := client.Init(); err != nil {
 		return nil, fmt.Errorf("kubernetes client for hooks: %w", err)
 	}
-	libMetrics := metricsstorage.NewMetricStorage(metricsstorage.WithNewRegistry(), metricsstorage.WithLogger(libLog))
+	var libMetrics metricsstorage.Storage = metricsstorage.NewMetricStorage(metricsstorage.WithNewRegistry(), metricsstorage.WithLogger(libLog))
+	if o.monitorMetrics != nil {
+		libMetrics = o.monitorMetrics(libMetrics)
+	}
 	hookStorage := metricsstorage.NewMetricStorage(metricsstorage.WithRegistry(hookMetrics), metricsstorage.WithLogger(libLog))
 	// The kube events manager and the schedule manager keep the context
 	// they are built with; Start cancels them through Stop.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	dlog "github.com/deckhouse/deckhouse/pkg/log"
+	metricsstorage "github.com/deckhouse/deckhouse/pkg/metrics-storage"
+	sometrics "github.com/flant/shell-operator/pkg/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,9 +71,9 @@ func eventOf(e *Engine, events []Event, h *Hook, want ...string) bool {
 	return false
 }
 
-func startEngine(t testing.TB, rec *recorder) *Engine {
+func startEngine(t testing.TB, rec *recorder, opts ...EngineOption) *Engine {
 	t.Helper()
-	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop())
+	e, err := NewEngine(testCluster.Config, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(os.Stderr, nil)), dlog.NewNop(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,6 +308,96 @@ kubernetes:
 	waitFor(t, 10*time.Second, "the Added event of a later object", func() bool {
 		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"late"`)
 	})
+}
+
+// What the monitors of a module hook's kubernetes binding measure reaches
+// the operator's metrics, labelled as flant/addon-operator labels it.
+func TestEngineMonitorMetrics(t *testing.T) {
+	ctx := context.Background()
+	ns := "engine-metrics"
+	createNamespace(t, ns)
+	for _, name := range []string{"a", "b"} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"watch": "me"}}}
+		if _, err := testCluster.Client().CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := ParseConfig([]byte(`configVersion: v1
+kubernetes:
+- name: watched
+  apiVersion: v1
+  kind: ConfigMap
+  namespace: {nameSelector: {matchNames: [`+ns+`]}}
+  labelSelector: {matchLabels: {watch: me}}
+  jqFilter: .metadata.name
+  queue: cms
+`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "010-demo/hooks/cms.sh"
+	h := newHook(Source{Name: name, Module: "demo", ValuesKey: "demo"}, name, "/unused", cfg, nil)
+	rec := &monitorRecorder{}
+	e := startEngine(t, &recorder{}, WithMonitorMetrics(func(rest metricsstorage.Storage) metricsstorage.Storage {
+		rec.Storage = rest
+		return rec
+	}))
+	if _, err := e.Enable(h); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Disable(h) })
+
+	labels := map[string]string{"module": "demo", "hook": name, "binding": "watched", "queue": "cms", "kind": "ConfigMap"}
+	waitFor(t, 10*time.Second, "a snapshot of 2 objects and two jqFilter runs", func() bool {
+		objects, jqRuns := rec.seen(labels)
+		return objects == 2 && jqRuns >= 2
+	})
+}
+
+// monitorRecorder records the snapshot sizes and jqFilter runs the monitors
+// report, by the labels they carry (package metrics serves them).
+type monitorRecorder struct {
+	metricsstorage.Storage
+
+	mu      sync.Mutex
+	objects map[string]float64
+	jqRuns  map[string]int
+}
+
+func (r *monitorRecorder) GaugeSet(name string, v float64, labels map[string]string) {
+	if name != sometrics.KubeSnapshotObjects {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.objects == nil {
+		r.objects = map[string]float64{}
+	}
+	r.objects[fmt.Sprint(labels)] = v
+}
+
+func (r *monitorRecorder) HistogramObserve(name string, _ float64, labels map[string]string, _ []float64) {
+	if name != sometrics.KubeJqFilterDurationSeconds {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.jqRuns == nil {
+		r.jqRuns = map[string]int{}
+	}
+	r.jqRuns[fmt.Sprint(labels)]++
+}
+
+// seen returns the last snapshot size and the jqFilter runs reported with
+// exactly labels (-1 for no snapshot size).
+func (r *monitorRecorder) seen(labels map[string]string) (float64, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	objects, ok := r.objects[fmt.Sprint(labels)]
+	if !ok {
+		objects = -1
+	}
+	return objects, r.jqRuns[fmt.Sprint(labels)]
 }
 
 func TestEngineSchedule(t *testing.T) {

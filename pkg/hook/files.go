@@ -29,6 +29,10 @@ type Output struct {
 	KubernetesOperations []sdkpkg.PatchCollectorOperation
 	// Metrics are METRICS_PATH operations.
 	Metrics []operation.MetricOperation
+	// Usage is the resource usage of the run's process; unlike the fields
+	// above it is also set when the run failed, and nil when no process
+	// was waited for.
+	Usage *Usage
 }
 
 // Protocol environment variables.

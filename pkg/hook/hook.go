@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -105,13 +106,18 @@ func loadBatch(ctx context.Context, r *Runner, s Source, path string) ([]*Hook, 
 }
 
 // newHook labels the monitors of cfg with the hook's name and makes the
-// hook.
+// hook. The metric labels are flant/addon-operator's (module is "" for a
+// global hook): the monitors' measurements carry them.
 func newHook(s Source, name, path string, cfg Bindings, batch *Batch) *Hook {
 	for i := range cfg.Kubernetes {
-		m := cfg.Kubernetes[i].Monitor
-		m.Metadata.DebugName = name + "/" + cfg.Kubernetes[i].BindingName
-		m.Metadata.LogLabels = map[string]string{"hook": name, "binding": cfg.Kubernetes[i].BindingName}
-		m.Metadata.MetricLabels = map[string]string{"hook": name, "binding": cfg.Kubernetes[i].BindingName}
+		b := cfg.Kubernetes[i]
+		m := b.Monitor
+		m.Metadata.DebugName = name + "/" + b.BindingName
+		m.Metadata.LogLabels = map[string]string{"hook": name, "binding": b.BindingName}
+		m.Metadata.MetricLabels = map[string]string{
+			"module": s.Module, "hook": name, "binding": b.BindingName,
+			"queue": cmp.Or(b.Queue, "main"), "kind": m.Kind,
+		}
 	}
 	return &Hook{Name: name, Path: path, Module: s.Module, ValuesKey: s.ValuesKey, Bindings: cfg, Batch: batch}
 }

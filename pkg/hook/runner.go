@@ -218,7 +218,7 @@ type Input struct {
 // Config runs `path --config` and returns its stdout.
 func (r *Runner) Config(ctx context.Context, name, path string) ([]byte, error) {
 	var stdout bytes.Buffer
-	err := r.exec(ctx, name, "--config", path, []string{"--config"}, nil, &stdout)
+	_, err := r.exec(ctx, name, "--config", path, []string{"--config"}, nil, &stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (r *Runner) Config(ctx context.Context, name, path string) ([]byte, error) 
 // global hooks) and returns its stdout.
 func (r *Runner) BatchConfig(ctx context.Context, name, path, module string) ([]byte, error) {
 	var stdout bytes.Buffer
-	err := r.exec(ctx, name, "hook config", path, []string{"hook", "config"}, []string{"MODULE_NAME=" + module}, &stdout)
+	_, err := r.exec(ctx, name, "hook config", path, []string{"hook", "config"}, []string{"MODULE_NAME=" + module}, &stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,8 @@ func (r *Runner) BatchConfig(ctx context.Context, name, path, module string) ([]
 // it asked for. A non-zero exit wraps ErrFailed (with the tail of stderr),
 // an expired timeout ErrTimeout, an unusable result file ErrBadOutput naming
 // the file. Result files are parsed only after a successful exit; on any
-// error nothing is returned to apply.
+// error nothing is returned to apply. Output.Usage is set whenever the
+// process was waited for, failed or not (a timeout included).
 func (r *Runner) Run(ctx context.Context, h *Hook, in Input) (Output, error) {
 	files, err := newRunFiles(r.cfg.TmpDir)
 	if err != nil {
@@ -256,16 +257,21 @@ func (r *Runner) Run(ctx context.Context, h *Hook, in Input) (Output, error) {
 		// readiness probe looks the module up by it).
 		args, env = h.Batch.args(), append(env, "MODULE_NAME="+h.Module)
 	}
-	if err := r.exec(ctx, h.Name, in.Binding, h.Path, args, env, nil); err != nil {
-		return Output{}, err
+	usage, err := r.exec(ctx, h.Name, in.Binding, h.Path, args, env, nil)
+	if err != nil {
+		return Output{Usage: usage}, err
 	}
-	return files.readOutputs(h, r.cfg.FileLimit)
+	out, err := files.readOutputs(h, r.cfg.FileLimit)
+	out.Usage = usage
+	return out, err
 }
 
 // exec runs one process in the executable's directory with its own process
 // group, logs its output line by line, and kills the group on timeout or
 // ctx cancellation. With stdout non-nil, stdout is captured instead of logged.
-func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env []string, stdout *bytes.Buffer) error {
+// It returns the process's resource usage once it was waited for (nil if it
+// did not start or its limits could not be set), also with an error.
+func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env []string, stdout *bytes.Buffer) (*Usage, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 
@@ -285,7 +291,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	}
 	cmd.Stderr = errOut
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", path, err)
+		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	defer r.track(cmd.Process.Pid)()
 	if err := r.bound(cmd.Process.Pid); err != nil {
@@ -293,7 +299,7 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 		_ = cmd.Wait()
 		out.Close()
 		errOut.Close()
-		return fmt.Errorf("start %s: %w", path, err)
+		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -314,33 +320,34 @@ func (r *Runner) exec(ctx context.Context, name, binding, path string, args, env
 	}
 	out.Close()
 	errOut.Close()
+	usage := usageOf(cmd.ProcessState)
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+			return usage, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
 		}
-		return ctx.Err()
+		return usage, ctx.Err()
 	}
 	if err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			tail := strings.TrimSpace(errOut.Tail())
 			if msg, ok := sdkError(tail); ok {
-				return fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), msg)
+				return usage, fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), msg)
 			}
 			if tail != "" {
-				return fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), tail)
+				return usage, fmt.Errorf("%w: exit code %d: %s", ErrFailed, exitErr.ExitCode(), tail)
 			}
-			return fmt.Errorf("%w: exit code %d", ErrFailed, exitErr.ExitCode())
+			return usage, fmt.Errorf("%w: exit code %d", ErrFailed, exitErr.ExitCode())
 		}
-		return fmt.Errorf("run %s: %w", path, err)
+		return usage, fmt.Errorf("run %s: %w", path, err)
 	}
 	if captured != nil && captured.over {
-		return fmt.Errorf("%w: %s %s printed more than %s bytes (--hook-file-limit)", ErrInvalidConfig, path, strings.Join(args, " "), sizeString(r.cfg.FileLimit))
+		return usage, fmt.Errorf("%w: %s %s printed more than %s bytes (--hook-file-limit)", ErrInvalidConfig, path, strings.Join(args, " "), sizeString(r.cfg.FileLimit))
 	}
 	if stdout != nil && stdout.Len() == 0 {
-		return fmt.Errorf("%w: %s %s printed nothing", ErrInvalidConfig, path, strings.Join(args, " "))
+		return usage, fmt.Errorf("%w: %s %s printed nothing", ErrInvalidConfig, path, strings.Join(args, " "))
 	}
-	return nil
+	return usage, nil
 }
 
 // bound applies the memory limit to a started hook process and makes it

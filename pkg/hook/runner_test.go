@@ -372,3 +372,42 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// busyLoop is bash that keeps a CPU busy for 0.3 s of wall time.
+const busyLoop = `end=$(( ${EPOCHREALTIME/./} + 300000 ))
+while (( ${EPOCHREALTIME/./} < end )); do :; done
+`
+
+// A run reports the CPU time and peak memory of the hook's process and of
+// the children it waited for, also when it failed.
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		wantErr error
+	}{
+		{name: "busy hook", body: busyLoop},
+		{name: "busy child, then failure", body: "bash -c '" + busyLoop + "'\nexit 3", wantErr: ErrFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := script(t, t.TempDir(), "hook.sh", tt.body)
+			out, err := newTestRunner(t, time.Minute, nil).Run(context.Background(), moduleHook(path), Input{})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("error = %v, want %v", err, tt.wantErr)
+			}
+			u := out.Usage
+			if u == nil {
+				t.Fatal("no usage reported")
+			}
+			if u.User <= 0 {
+				t.Errorf("user CPU = %s, want > 0 for a busy loop", u.User)
+			}
+			// bash alone keeps more than 1 MiB resident; less means the
+			// kernel's KiB were taken for bytes.
+			if u.MaxRSS < 1<<20 {
+				t.Errorf("max RSS = %d bytes, want at least 1 MiB", u.MaxRSS)
+			}
+		})
+	}
+}

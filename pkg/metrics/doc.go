@@ -3,7 +3,8 @@
 // the peer has one. Where the peer's code and its documentation name a
 // fact differently, both names are served from the one collector (peer.go).
 // Other packages report the operator's own metrics through the methods here
-// rather than declaring collectors of their own.
+// rather than declaring collectors of their own; shell-operator's kubernetes
+// monitors report through the storage KubeStorage returns.
 //
 // It owns the names, help texts and labels of those collectors. It must not
 // import other packages of the operator but module, whose Phase and

@@ -16,16 +16,27 @@ const prefix = "addon_operator_"
 
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
 
+// cpuBuckets are for the CPU time of a hook run, usually far below its wall
+// time; fewer than durationBuckets, as every hook binding has two such
+// histograms.
+var cpuBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60}
+
 // Metrics are the collectors. All methods are safe for concurrent use.
 type Metrics struct {
 	globalHookSeconds       *prometheus.HistogramVec
 	globalHookErrors        *prometheus.CounterVec
 	globalHookAllowedErrors *prometheus.CounterVec
 	globalHookSuccess       *prometheus.CounterVec
+	globalHookUserCPU       *prometheus.HistogramVec
+	globalHookSysCPU        *prometheus.HistogramVec
+	globalHookMaxRSS        *prometheus.GaugeVec
 	moduleHookSeconds       *prometheus.HistogramVec
 	moduleHookErrors        *prometheus.CounterVec
 	moduleHookAllowedErrors *prometheus.CounterVec
 	moduleHookSuccess       *prometheus.CounterVec
+	moduleHookUserCPU       *prometheus.HistogramVec
+	moduleHookSysCPU        *prometheus.HistogramVec
+	moduleHookMaxRSS        *prometheus.GaugeVec
 	moduleRunSeconds        *prometheus.HistogramVec
 	moduleRunErrors         *prometheus.CounterVec
 	moduleDeleteErrors      *prometheus.CounterVec
@@ -50,6 +61,7 @@ type Metrics struct {
 	driftCorrections        *prometheus.CounterVec
 	moduleHelmSeconds       *prometheus.HistogramVec
 	bindingCount            *prometheus.GaugeVec
+	kube                    kubeCollectors
 
 	clock clock.WithTicker // ticks live_ticks
 
@@ -88,10 +100,16 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		globalHookErrors:        counter("global_hook_run_errors_total", "Global hook runs that failed (allowFailure off).", hookLabels),
 		globalHookAllowedErrors: counter("global_hook_run_allowed_errors_total", "Global hook runs that failed with allowFailure.", hookLabels),
 		globalHookSuccess:       counter("global_hook_run_success_total", "Global hook runs that succeeded.", hookLabels),
+		globalHookUserCPU:       cpuHistogram("global_hook_run_user_cpu_seconds", "User CPU time of a global hook run (its process and the children it waited for).", hookLabels),
+		globalHookSysCPU:        cpuHistogram("global_hook_run_sys_cpu_seconds", "System CPU time of a global hook run (its process and the children it waited for).", hookLabels),
+		globalHookMaxRSS:        gauge("global_hook_run_max_rss_bytes", "Largest resident set size of one process of the last global hook run (the hook or a child it waited for), in bytes.", hookLabels),
 		moduleHookSeconds:       histogram("module_hook_run_seconds", "Module hook run time.", moduleHookLabels),
 		moduleHookErrors:        counter("module_hook_run_errors_total", "Module hook runs that failed (allowFailure off).", moduleHookLabels),
 		moduleHookAllowedErrors: counter("module_hook_run_allowed_errors_total", "Module hook runs that failed with allowFailure.", moduleHookLabels),
 		moduleHookSuccess:       counter("module_hook_run_success_total", "Module hook runs that succeeded.", moduleHookLabels),
+		moduleHookUserCPU:       cpuHistogram("module_hook_run_user_cpu_seconds", "User CPU time of a module hook run (its process and the children it waited for).", moduleHookLabels),
+		moduleHookSysCPU:        cpuHistogram("module_hook_run_sys_cpu_seconds", "System CPU time of a module hook run (its process and the children it waited for).", moduleHookLabels),
+		moduleHookMaxRSS:        gauge("module_hook_run_max_rss_bytes", "Largest resident set size of one process of the last module hook run (the hook or a child it waited for), in bytes.", moduleHookLabels),
 		moduleRunSeconds:        histogram("module_run_seconds", "Module run time (hooks and Helm).", []string{"module", "activation"}),
 		moduleRunErrors:         counter("module_run_errors_total", "Module runs that failed.", []string{"module"}),
 		moduleDeleteErrors:      counter("module_delete_errors_total", "Module deletions that failed.", []string{"module"}),
@@ -116,6 +134,7 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		driftCorrections:        counter("drift_corrections_total", "Objects of a module's release re-applied because they had drifted from the deployed revision.", []string{"module", "kind"}),
 		moduleHelmSeconds:       histogram("module_helm_seconds", "Time of the Helm step of a module run (values check, CRDs, render, install or upgrade).", []string{"module", "activation"}),
 		bindingCount:            gauge("binding_count", "Bindings in a hook's configuration (module is empty for a global hook).", []string{"module", "hook"}),
+		kube:                    newKubeCollectors(),
 		clock:                   clock.RealClock{},
 	}
 	for _, o := range opts {
@@ -132,10 +151,12 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		peer(m.globalHookErrors, "global_hook_run_errors_total", "global_hook_errors_total", hookLabels),
 		peer(m.globalHookAllowedErrors, "global_hook_run_allowed_errors_total", "global_hook_allowed_errors_total", hookLabels),
 		peer(m.globalHookSuccess, "global_hook_run_success_total", "global_hook_success_total", hookLabels),
+		m.globalHookUserCPU, m.globalHookSysCPU, m.globalHookMaxRSS,
 		m.moduleHookSeconds,
 		peer(m.moduleHookErrors, "module_hook_run_errors_total", "module_hook_errors_total", moduleHookLabels),
 		peer(m.moduleHookAllowedErrors, "module_hook_run_allowed_errors_total", "module_hook_allowed_errors_total", moduleHookLabels),
 		peer(m.moduleHookSuccess, "module_hook_run_success_total", "module_hook_success_total", moduleHookLabels),
+		m.moduleHookUserCPU, m.moduleHookSysCPU, m.moduleHookMaxRSS,
 		m.moduleRunSeconds, m.moduleRunErrors, m.moduleDeleteErrors,
 		peer(m.discoverErrors, "module_discover_errors_total", "modules_discover_errors_total", nil),
 		m.helmSeconds, m.helmErrors, m.redeployed, m.absentResources,
@@ -145,11 +166,16 @@ func New(reg prometheus.Registerer, opts ...Option) *Metrics {
 		m.modulePhase, newModuleInfo(m.modulePhase), m.driftChecks, m.driftCorrections,
 		m.moduleHelmSeconds, m.bindingCount,
 	)
+	reg.MustRegister(m.kube.collectors()...)
 	return m
 }
 
 func histogram(name, help string, labels []string) *prometheus.HistogramVec {
 	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: prefix + name, Help: help, Buckets: durationBuckets}, labels)
+}
+
+func cpuHistogram(name, help string, labels []string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: prefix + name, Help: help, Buckets: cpuBuckets}, labels)
 }
 
 func counter(name, help string, labels []string) *prometheus.CounterVec {
@@ -199,6 +225,22 @@ func (m *Metrics) HookRun(module, hook, binding string, activation module.Activa
 	default:
 		m.moduleHookErrors.With(l).Inc()
 	}
+}
+
+// HookUsage records the resource usage of one hook run: the user and system
+// CPU time and the largest resident set size in bytes (which replaces the
+// previous run's). The label values are those of HookRun; module is "" for
+// a global hook.
+func (m *Metrics) HookUsage(module, hook, binding string, activation module.Activation, queue string, user, system time.Duration, maxRSS int64) {
+	l := prometheus.Labels{"hook": hook, "binding": binding, "activation": string(activation), "queue": queue}
+	userCPU, sysCPU, rss := m.globalHookUserCPU, m.globalHookSysCPU, m.globalHookMaxRSS
+	if module != "" {
+		l["module"] = module
+		userCPU, sysCPU, rss = m.moduleHookUserCPU, m.moduleHookSysCPU, m.moduleHookMaxRSS
+	}
+	userCPU.With(l).Observe(user.Seconds())
+	sysCPU.With(l).Observe(system.Seconds())
+	rss.With(l).Set(float64(maxRSS))
 }
 
 // ModuleRun records one module run.

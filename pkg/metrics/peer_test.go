@@ -11,6 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	metricsstorage "github.com/deckhouse/deckhouse/pkg/metrics-storage"
+	sometrics "github.com/flant/shell-operator/pkg/metrics"
+
 	"github.com/seedops/addon-operator/pkg/metrics"
 	"github.com/seedops/addon-operator/pkg/module"
 )
@@ -39,6 +42,9 @@ func observeEverything(m *metrics.Metrics) {
 		}
 	}
 	m.HookRun("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", time.Second, nil, false)
+	m.HookUsage("", "discovery.sh", "every-minute", "Schedule", "main", 300*time.Millisecond, 20*time.Millisecond, 4<<20)
+	m.HookUsage("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", 300*time.Millisecond, 20*time.Millisecond, 4<<20)
+	m.HookUsage("ingress", "010-ingress/hooks/pods.sh", "pods", "Kubernetes", "events", 100*time.Millisecond, 10*time.Millisecond, 6<<20)
 	m.Preset(metrics.Series{
 		Modules: []string{"ingress", "dns"}, HelmOperations: []string{"upgrade"}, Queues: []string{"main"},
 		Hooks: []metrics.HookSeries{{Module: "dns", Hook: "020-dns/hooks/a.sh", Binding: "beforeHelm", Activation: "Retry", Queue: "main"}},
@@ -59,6 +65,27 @@ func observeEverything(m *metrics.Metrics) {
 	m.TaskWait("main", "ingress", "010-ingress/hooks/pods.sh", "pods", time.Second)
 	m.ConfigError()
 	m.ModulePhases(map[string]module.Phase{"ingress": "Error", "dns": "Disabled"})
+	observeMonitors(m.KubeStorage(metricsstorage.NewMetricStorage(metricsstorage.WithNewRegistry())))
+}
+
+// ingressPods and discoveryNodes are the MetricLabels of a module hook's and
+// a global hook's monitor, as package hook sets them.
+var (
+	ingressPods    = map[string]string{"module": "ingress", "hook": "010-ingress/hooks/pods.sh", "binding": "pods", "queue": "events", "kind": "Pod"}
+	discoveryNodes = map[string]string{"module": "", "hook": "discovery.sh", "binding": "nodes", "queue": "main", "kind": "Node"}
+)
+
+// observeMonitors reports to s what shell-operator's monitors report, by
+// the library's own metric names.
+func observeMonitors(s metricsstorage.Storage) {
+	for _, mon := range []map[string]string{ingressPods, discoveryNodes} {
+		s.GaugeSet(sometrics.KubeSnapshotObjects, 3, mon)
+		s.HistogramObserve(sometrics.KubeJqFilterDurationSeconds, 0.002, mon, nil)
+		s.HistogramObserve(sometrics.KubeEventDurationSeconds, 0.01, mon, nil)
+	}
+	s.CounterAdd(sometrics.KubernetesClientWatchErrorsTotal, 1, map[string]string{"error_type": "expired"})
+	s.CounterAdd(sometrics.BindingMonitorMissingTotal, 1, map[string]string{"binding": "pods"})
+	s.CounterAdd(sometrics.FactoryInformerDeadTotal, 1, map[string]string{"gvr": "/v1, Resource=pods", "namespace": "addons"})
 }
 
 // Dashboards and alerts written for flant/addon-operator keep working: each
@@ -68,6 +95,7 @@ func observeEverything(m *metrics.Metrics) {
 func TestPeerNames(t *testing.T) {
 	hook := []string{"activation", "binding", "hook", "queue"}
 	moduleHook := []string{"activation", "binding", "hook", "module", "queue"}
+	monitor := []string{"binding", "hook", "kind", "module", "queue"}
 	for _, tc := range []struct {
 		name, kind string
 		labels     []string
@@ -90,6 +118,9 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_module_hook_run_errors_total", "COUNTER", moduleHook},
 		{"addon_operator_module_hook_run_allowed_errors_total", "COUNTER", moduleHook},
 		{"addon_operator_module_hook_run_success_total", "COUNTER", moduleHook},
+		{"addon_operator_module_hook_run_user_cpu_seconds", "HISTOGRAM", moduleHook},
+		{"addon_operator_module_hook_run_sys_cpu_seconds", "HISTOGRAM", moduleHook},
+		{"addon_operator_module_hook_run_max_rss_bytes", "GAUGE", moduleHook},
 		{"addon_operator_global_hook_run_seconds", "HISTOGRAM", hook},
 		{"addon_operator_global_hook_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_allowed_errors_total", "COUNTER", hook},
@@ -97,6 +128,9 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_global_hook_run_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_run_allowed_errors_total", "COUNTER", hook},
 		{"addon_operator_global_hook_run_success_total", "COUNTER", hook},
+		{"addon_operator_global_hook_run_user_cpu_seconds", "HISTOGRAM", hook},
+		{"addon_operator_global_hook_run_sys_cpu_seconds", "HISTOGRAM", hook},
+		{"addon_operator_global_hook_run_max_rss_bytes", "GAUGE", hook},
 		{"addon_operator_convergence_seconds", "COUNTER", []string{"activation"}},
 		{"addon_operator_convergence_total", "COUNTER", []string{"activation"}},
 		{"addon_operator_module_helm_seconds", "HISTOGRAM", []string{"activation", "module"}},
@@ -105,6 +139,12 @@ func TestPeerNames(t *testing.T) {
 		{"addon_operator_task_wait_in_queue_seconds_total", "COUNTER", []string{"binding", "hook", "module", "queue"}},
 		{"addon_operator_tasks_queue_length", "GAUGE", []string{"queue"}},
 		{"addon_operator_live_ticks", "COUNTER", nil},
+		{"addon_operator_kube_snapshot_objects", "GAUGE", monitor},
+		{"addon_operator_kube_jq_filter_duration_seconds", "HISTOGRAM", monitor},
+		{"addon_operator_kube_event_duration_seconds", "HISTOGRAM", monitor},
+		{"addon_operator_kubernetes_client_watch_errors_total", "COUNTER", []string{"error_type"}},
+		{"addon_operator_binding_monitor_missing_total", "COUNTER", []string{"binding"}},
+		{"addon_operator_factory_informer_dead_total", "COUNTER", []string{"gvr", "namespace"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
@@ -186,6 +226,12 @@ func TestPeerSeries(t *testing.T) {
 		`addon_operator_module_helm_seconds_sum{activation="OnStartup",module="ingress"}`:                                                      2,
 		`addon_operator_mm_module_info{enabled="true",moduleName="ingress"}`:                                                                   1,
 		`addon_operator_mm_module_info{enabled="false",moduleName="dns"}`:                                                                      1,
+		// Two runs: CPU times add up, the max RSS is the last run's.
+		"addon_operator_module_hook_run_user_cpu_seconds_sum{" + moduleHook + "}":                                                     0.4,
+		"addon_operator_module_hook_run_user_cpu_seconds_count{" + moduleHook + "}":                                                   2,
+		"addon_operator_module_hook_run_sys_cpu_seconds_sum{" + moduleHook + "}":                                                      0.03,
+		"addon_operator_module_hook_run_max_rss_bytes{" + moduleHook + "}":                                                            6 << 20,
+		`addon_operator_global_hook_run_max_rss_bytes{activation="Schedule",binding="every-minute",hook="discovery.sh",queue="main"}`: 4 << 20,
 	} {
 		if got, ok := all[series]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
@@ -194,7 +240,8 @@ func TestPeerSeries(t *testing.T) {
 }
 
 // A bundle swap drops the peer's series of what the bundle no longer has,
-// as it drops ours, and binding_count follows the hooks in force.
+// as it drops ours (the hooks' resource usage too), and binding_count
+// follows the hooks in force.
 func TestPeerSeriesFollowTheBundle(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
@@ -206,12 +253,18 @@ func TestPeerSeriesFollowTheBundle(t *testing.T) {
 	m.ModulePhases(map[string]module.Phase{"dns": "Ready"})
 	got := scrapeNames(t, reg, func(name string) bool {
 		return name == "addon_operator_binding_count" || name == "addon_operator_mm_module_info" ||
-			name == "addon_operator_module_hook_errors_total" || name == "addon_operator_module_helm_seconds"
+			name == "addon_operator_module_hook_errors_total" || name == "addon_operator_module_helm_seconds" ||
+			name == "addon_operator_module_hook_run_max_rss_bytes" || name == "addon_operator_module_hook_run_user_cpu_seconds" ||
+			name == "addon_operator_kube_snapshot_objects" || name == "addon_operator_kube_event_duration_seconds"
 	})
 	want := map[string]float64{
 		`addon_operator_binding_count{hook="020-dns/hooks/a.sh",module="dns"}`:                                                                 4,
 		`addon_operator_mm_module_info{enabled="true",moduleName="dns"}`:                                                                       1,
 		`addon_operator_module_hook_errors_total{activation="Retry",binding="beforeHelm",hook="020-dns/hooks/a.sh",module="dns",queue="main"}`: 0,
+		// discovery.sh was in neither Preset, so neither drops it.
+		`addon_operator_kube_snapshot_objects{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`:             3,
+		`addon_operator_kube_event_duration_seconds_count{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`: 1,
+		`addon_operator_kube_event_duration_seconds_sum{binding="nodes",hook="discovery.sh",kind="Node",module="",queue="main"}`:   0.01,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("peer series after the swap (-want +got):\n%s", diff)

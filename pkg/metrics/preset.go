@@ -44,8 +44,8 @@ type HookSeries struct {
 // queue the length gauge. A series that exists keeps its value. It sets
 // binding_count for each hook of s. The series of modules and global hooks
 // that the previous Preset had and s has not are removed (the bundle in
-// force no longer has them). Histograms are not preset: their series appear
-// with the first observation.
+// force no longer has them). Histograms and the hooks' max RSS gauges are
+// not preset: their series appear with the first observation.
 //
 // Call it on start and after every bundle swap; safe for concurrent use.
 func (m *Metrics) Preset(s Series) {
@@ -91,7 +91,11 @@ func (m *Metrics) Preset(s Series) {
 			for _, v := range []*prometheus.CounterVec{m.globalHookErrors, m.globalHookAllowedErrors, m.globalHookSuccess} {
 				v.DeletePartialMatch(l)
 			}
-			m.globalHookSeconds.DeletePartialMatch(l)
+			for _, v := range []*prometheus.HistogramVec{m.globalHookSeconds, m.globalHookUserCPU, m.globalHookSysCPU} {
+				v.DeletePartialMatch(l)
+			}
+			m.globalHookMaxRSS.DeletePartialMatch(l)
+			m.kube.forget(prometheus.Labels{"module": "", "hook": name})
 		}
 	}
 	m.presetBindings(s.Bindings)
@@ -124,9 +128,14 @@ func (m *Metrics) forgetModule(name string) {
 	} {
 		v.DeletePartialMatch(l)
 	}
-	for _, v := range []*prometheus.HistogramVec{m.moduleHookSeconds, m.moduleRunSeconds, m.helmSeconds, m.moduleHelmSeconds} {
+	for _, v := range []*prometheus.HistogramVec{
+		m.moduleHookSeconds, m.moduleHookUserCPU, m.moduleHookSysCPU,
+		m.moduleRunSeconds, m.helmSeconds, m.moduleHelmSeconds,
+	} {
 		v.DeletePartialMatch(l)
 	}
+	m.moduleHookMaxRSS.DeletePartialMatch(l)
+	m.kube.forget(l)
 }
 
 // ModulePhases sets module_phase: for each module of phases, 1 for its

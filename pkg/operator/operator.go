@@ -281,7 +281,7 @@ func runLeader(ctx context.Context, p process) error {
 	// left so by someone else: recover it without waiting for a change.
 	monitor.WatchPending(p.cfg.Store.Namespace, cmp.Or(p.cfg.Helm.Timeout, helm.DefaultTimeout)+10*time.Second)
 	libLog := dlog.NewLogger(dlog.WithLevel(slog.LevelWarn), dlog.WithOutput(os.Stderr))
-	engine, err := hook.NewEngine(p.restCfg, p.hookMetrics, p.log, libLog)
+	engine, err := hook.NewEngine(p.restCfg, p.hookMetrics, p.log, libLog, hook.WithMonitorMetrics(p.metrics.KubeStorage))
 	if err != nil {
 		return err
 	}
