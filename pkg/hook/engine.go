@@ -101,7 +101,7 @@ func NewEngine(cfg *rest.Config, hookMetrics *prometheus.Registry, log *slog.Log
 	// they are built with; Start cancels them through Stop.
 	shellKem := kubeeventsmanager.NewKubeEventsManager(context.Background(), client, libLog)
 	shellKem.WithMetricStorage(libMetrics)
-	kem := newEventsManager(shellKem, client, log)
+	kem := newEventsManager(shellKem, client, libMetrics, log)
 	sm := schedulemanager.NewScheduleManager(context.Background(), libLog)
 	return &Engine{
 		client:      client,

@@ -313,8 +313,18 @@ kubernetes:
 // What the monitors of a module hook's kubernetes binding measure reaches
 // the operator's metrics, labelled as flant/addon-operator labels it.
 func TestEngineMonitorMetrics(t *testing.T) {
+	// keepFullObjectsInMemory false with fixed namespaces gets the compact
+	// monitor, the default shell-operator's: both must report.
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keepFullObjectsInMemory=%v", keep), func(t *testing.T) {
+			testEngineMonitorMetrics(t, keep)
+		})
+	}
+}
+
+func testEngineMonitorMetrics(t *testing.T, keep bool) {
 	ctx := context.Background()
-	ns := "engine-metrics"
+	ns := fmt.Sprintf("engine-metrics-%v", keep)
 	createNamespace(t, ns)
 	for _, name := range []string{"a", "b"} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"watch": "me"}}}
@@ -322,16 +332,17 @@ func TestEngineMonitorMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := ParseConfig([]byte(`configVersion: v1
+	cfg, err := ParseConfig([]byte(fmt.Sprintf(`configVersion: v1
 kubernetes:
 - name: watched
   apiVersion: v1
   kind: ConfigMap
-  namespace: {nameSelector: {matchNames: [`+ns+`]}}
+  namespace: {nameSelector: {matchNames: [%s]}}
   labelSelector: {matchLabels: {watch: me}}
   jqFilter: .metadata.name
+  keepFullObjectsInMemory: %v
   queue: cms
-`), false)
+`, ns, keep)), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,14 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	metricsstorage "github.com/deckhouse/deckhouse/pkg/metrics-storage"
 	klient "github.com/flant/kube-client/client"
 	kubeeventsmanager "github.com/flant/shell-operator/pkg/kube_events_manager"
 	kemtypes "github.com/flant/shell-operator/pkg/kube_events_manager/types"
+	sometrics "github.com/flant/shell-operator/pkg/metrics"
 	"github.com/flant/shell-operator/pkg/utils/checksum"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -53,6 +56,11 @@ type compactMonitor struct {
 	client *klient.Client
 	emit   func(kemtypes.KubeEvent)
 	log    *slog.Logger
+	// metrics gets what shell-operator's monitor reports: the number of
+	// objects, each jqFilter run and each event's handling time, with the
+	// binding's metric labels.
+	metrics metricsstorage.Storage
+	objects atomic.Int64
 
 	informers []cache.SharedIndexInformer
 	// cancel stops the informers and done unblocks a pending send: the
@@ -79,9 +87,20 @@ type record struct {
 // monitor fails a binding whose first list fails rather than wait.
 const compactSyncTimeout = 2 * time.Minute
 
-func newCompactMonitor(client *klient.Client, cfg *kubeeventsmanager.MonitorConfig, emit func(kemtypes.KubeEvent), log *slog.Logger) *compactMonitor {
+func newCompactMonitor(client *klient.Client, cfg *kubeeventsmanager.MonitorConfig, emit func(kemtypes.KubeEvent), metrics metricsstorage.Storage, log *slog.Logger) *compactMonitor {
 	log = log.With("hook", cfg.Metadata.LogLabels["hook"], "binding", cfg.Metadata.LogLabels["binding"])
-	return &compactMonitor{cfg: cfg, client: client, emit: emit, done: make(chan struct{}), log: log}
+	return &compactMonitor{cfg: cfg, client: client, emit: emit, metrics: metrics, done: make(chan struct{}), log: log}
+}
+
+// countObjects moves the object count by delta and reports it.
+func (m *compactMonitor) countObjects(delta int64) {
+	n := m.objects.Add(delta)
+	m.metrics.GaugeSet(sometrics.KubeSnapshotObjects, float64(n), m.cfg.Metadata.MetricLabels)
+}
+
+// timeEvent reports how long the handling of one event took.
+func (m *compactMonitor) timeEvent(start time.Time) {
+	m.metrics.HistogramObserve(sometrics.KubeEventDurationSeconds, time.Since(start).Seconds(), m.cfg.Metadata.MetricLabels, nil)
 }
 
 // CreateInformers builds one informer per namespace and object name of the
@@ -280,7 +299,9 @@ func (m *compactMonitor) record(u *unstructured.Unstructured) *record {
 		r.res.Metadata.Checksum = checksum.CalculateChecksumOfBytes(data)
 		return r
 	}
+	start := time.Now()
 	out, err := m.cfg.CompiledJqFilter.Apply(u.UnstructuredContent())
+	m.metrics.HistogramObserve(sometrics.KubeJqFilterDurationSeconds, time.Since(start).Seconds(), m.cfg.Metadata.MetricLabels, nil)
 	if err != nil {
 		r.err = fmt.Errorf("jqFilter on %s: %w", r.res.Metadata.ResourceId, err)
 		return r
@@ -291,6 +312,8 @@ func (m *compactMonitor) record(u *unstructured.Unstructured) *record {
 }
 
 func (m *compactMonitor) onAdd(obj any, initial bool) {
+	defer m.timeEvent(time.Now())
+	m.countObjects(1)
 	if initial {
 		return // in the Synchronization snapshot
 	}
@@ -298,6 +321,7 @@ func (m *compactMonitor) onAdd(obj any, initial bool) {
 }
 
 func (m *compactMonitor) onUpdate(oldObj, newObj any) {
+	defer m.timeEvent(time.Now())
 	o, n := oldObj.(*record), newObj.(*record)
 	if o.err == nil && n.err == nil && o.res.Metadata.Checksum == n.res.Metadata.Checksum {
 		return
@@ -306,6 +330,8 @@ func (m *compactMonitor) onUpdate(oldObj, newObj any) {
 }
 
 func (m *compactMonitor) onDelete(obj any) {
+	defer m.timeEvent(time.Now())
+	m.countObjects(-1)
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
@@ -404,15 +430,16 @@ func (m *compactMonitor) SnapshotOperations() (*kubeeventsmanager.CachedObjectsI
 // shell-operator's monitors. Both send events on the same channel.
 type eventsManager struct {
 	kubeeventsmanager.KubeEventsManager
-	client *klient.Client
-	log    *slog.Logger
+	client  *klient.Client
+	metrics metricsstorage.Storage
+	log     *slog.Logger
 
 	mu       sync.RWMutex
 	monitors map[string]*compactMonitor
 }
 
-func newEventsManager(inner kubeeventsmanager.KubeEventsManager, client *klient.Client, log *slog.Logger) *eventsManager {
-	return &eventsManager{KubeEventsManager: inner, client: client, log: log, monitors: map[string]*compactMonitor{}}
+func newEventsManager(inner kubeeventsmanager.KubeEventsManager, client *klient.Client, metrics metricsstorage.Storage, log *slog.Logger) *eventsManager {
+	return &eventsManager{KubeEventsManager: inner, client: client, metrics: metrics, log: log, monitors: map[string]*compactMonitor{}}
 }
 
 func (e *eventsManager) AddMonitor(cfg *kubeeventsmanager.MonitorConfig) error {
@@ -426,7 +453,7 @@ func (e *eventsManager) AddMonitor(cfg *kubeeventsmanager.MonitorConfig) error {
 		case ch <- ev:
 		case <-m.done:
 		}
-	}, e.log)
+	}, e.metrics, e.log)
 	if err := m.CreateInformers(); err != nil {
 		m.Stop()
 		return err
