@@ -87,7 +87,7 @@ func contains(list []string, s string) bool {
 // lie in three scopes: the release namespace (a ConfigMap, a Secret, a
 // ServiceAccount), the namespace .Values.spread.other (a ConfigMap) and
 // the cluster (a ClusterRole named <.Values.spread.prefix>-<release>).
-func spreadChart(t *testing.T) string {
+func spreadChart(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "spread")
 	files := map[string]string{
@@ -135,7 +135,7 @@ rules: []
 }
 
 // startTrackingMonitor runs a Monitor made from cfg until the test ends.
-func startTrackingMonitor(t *testing.T, cfg *rest.Config) *helm.Monitor {
+func startTrackingMonitor(t testing.TB, cfg *rest.Config) *helm.Monitor {
 	t.Helper()
 	m, err := helm.NewMonitor(cfg, nil)
 	if err != nil {

@@ -39,7 +39,8 @@ const monitorRetry = 30 * time.Second
 // nothing missing and applies nothing.
 //
 // With WatchDrift it also finds and corrects changes to the tracked
-// objects (see WatchDrift), from the same watches.
+// objects (see WatchDrift), from the same watches; a Client made
+// WithObjectCache checks for missing objects in them.
 type Monitor struct {
 	log    *slog.Logger
 	clock  clock.WithDelayedExecution
