@@ -24,7 +24,9 @@ import (
 // and suppress ns/op, which would only be the benchmark's wall time. B/op
 // and allocs/op printed with -benchmem are the test process's own and mean
 // nothing here. Each runs once per workload (bundle=shipped,
-// bundle=synthetic-50); together they take about eight minutes on 2 cores.
+// bundle=synthetic-50; BenchmarkWarmRestart also synthetic-100 and -200);
+// together they take about eight minutes on 2 cores, plus about four for
+// the larger warm restarts.
 // Settings (environment, since `go test ./...` cannot pass package flags):
 // BENCH_RUNS (cold and warm starts, default 3), BENCH_EVENTS (100),
 // BENCH_EVENT_GAP (150ms), BENCH_EDITS (20), BENCH_EDIT_GAP (300ms),
