@@ -56,6 +56,24 @@ func WithClock(c clock.Clock) Option {
 	}
 }
 
+// WithObjectCache makes the check for missing objects (Deploy, Missing)
+// look in the metadata m watches before asking the API server: an object
+// that a running watch of m holds exists, and costs no request; only the
+// others (kinds or namespaces m does not watch yet, objects without
+// ModuleLabel, missing objects) are read from the API server, one GET
+// each. So a check of a release that m tracks costs no request per object:
+// m's watches cost one list and one watch per resource type and namespace,
+// whatever the number of releases and objects. An object deleted moments
+// ago may still be held; m reports its deletion (Events) and the Deploy
+// that follows finds it missing. A nil m changes nothing.
+func WithObjectCache(m *Monitor) Option {
+	return func(c *Client) {
+		if m != nil {
+			c.cache = m
+		}
+	}
+}
+
 // Client manages the releases of one namespace. Its methods are safe for
 // concurrent use: calls for the same release wait for each other (not
 // necessarily in call order), calls for different releases run in parallel.
@@ -71,6 +89,7 @@ type Client struct {
 	meta     metadata.Interface
 	dyn      dynamic.Interface
 	locks    releaseLocks
+	cache    objectCache // nil: every check reads the API server
 
 	// The parsed manifests of deployed revisions, for drift checks.
 	driftMu   sync.Mutex

@@ -9,7 +9,10 @@
 // on the release (checksum labels on the release record), when the last
 // revision is not deployed, or when an object of the release is missing from
 // the cluster. A chart with random output is thus applied only when its
-// inputs change.
+// inputs change. The objects are looked up in a Monitor's watches when the
+// Client has one (WithObjectCache), so that checking many unchanged
+// releases costs requests per kind, not per object; objects the watches do
+// not hold are read from the API server.
 // A release left pending by a killed operator is marked failed and upgraded.
 //
 // Every object a release applies is labelled with ModuleLabel and

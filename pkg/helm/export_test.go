@@ -4,3 +4,16 @@ package helm
 // start a pause, so that a benchmark may correct one object many times.
 // Call it after WatchDrift, before Start.
 func (m *Monitor) SetFightLimit(n int) { m.detector.fightLimit = n }
+
+// SyncedWatches counts the Monitor's watches that have listed their type.
+func (m *Monitor) SyncedWatches() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, w := range m.watches {
+		if w.synced() {
+			n++
+		}
+	}
+	return n
+}

@@ -147,6 +147,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"Service":                  {Version: "v1", Resource: "services"},
 	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
 	"Deployment":               {Group: "apps", Version: "v1", Resource: "deployments"},
+	"ClusterRole":              {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
 	"BackupSchedule":           {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupschedules"},
 	"BackupStore":              {Group: "backup.seedops.io", Version: "v1alpha1", Resource: "backupstores"},

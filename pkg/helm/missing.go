@@ -18,6 +18,15 @@ import (
 // existenceChecks bounds the concurrent GETs of one absent call.
 const existenceChecks = 8
 
+// objectCache knows objects that exist without asking the API server
+// (*Monitor, see WithObjectCache).
+type objectCache interface {
+	// holds reports whether the object name of resource gvr in namespace
+	// ("" for a cluster-scoped resource) is known to exist; false says
+	// nothing.
+	holds(gvr schema.GroupVersionResource, namespace, name string) bool
+}
+
 // Missing returns the objects of the release's last revision that do not
 // exist in the cluster (a kind the API server no longer serves counts as
 // missing). It gives ErrNotFound for an unknown release.
@@ -41,7 +50,8 @@ func (c *Client) Missing(ctx context.Context, name string) ([]ObjectRef, error) 
 }
 
 // absent returns the objects of objs that do not exist, in objs' order.
-// It reads metadata only, a few objects at a time.
+// It reads metadata only, a few objects at a time, of the objects the
+// cache does not hold.
 func (c *Client) absent(ctx context.Context, objs []ObjectRef) ([]ObjectRef, error) {
 	found := make([]bool, len(objs))
 	g, ctx := errgroup.WithContext(ctx)
@@ -78,8 +88,13 @@ func (c *Client) exists(ctx context.Context, o ObjectRef) (bool, error) {
 		return false, fmt.Errorf("check %s: %w", o, err)
 	}
 	var ri metadata.ResourceInterface = c.meta.Resource(m.Resource)
+	namespace := ""
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		namespace = o.Namespace
 		ri = c.meta.Resource(m.Resource).Namespace(o.Namespace)
+	}
+	if c.cache != nil && c.cache.holds(m.Resource, namespace, o.Name) {
+		return true, nil
 	}
 	_, err = ri.Get(ctx, o.Name, metav1.GetOptions{})
 	switch {

@@ -39,7 +39,8 @@ const monitorRetry = 30 * time.Second
 // nothing missing and applies nothing.
 //
 // With WatchDrift it also finds and corrects changes to the tracked
-// objects (see WatchDrift), from the same watches.
+// objects (see WatchDrift), from the same watches; a Client made
+// WithObjectCache checks for missing objects in them.
 type Monitor struct {
 	log    *slog.Logger
 	clock  clock.WithDelayedExecution
@@ -95,6 +96,9 @@ type watchKey struct {
 type typeWatch struct {
 	stop chan struct{}
 	done chan struct{}
+	// store holds the labelled objects' metadata once synced reports true.
+	store  cache.Store
+	synced cache.InformerSynced
 }
 
 // MonitorOption configures a Monitor.
@@ -380,9 +384,9 @@ func pendingStatus(s string) bool {
 // watch starts an informer on the labelled objects of one resource type in
 // one namespace (all, for a cluster-scoped type).
 func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
-	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{})}
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, k.gvr, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
+	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{}), store: inf.GetStore(), synced: inf.HasSynced}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(obj any, initial bool) { m.observed(k, gk, obj, initial) },
 		UpdateFunc: func(_, obj any) { m.observed(k, gk, obj, false) },
@@ -398,6 +402,26 @@ func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 		running.Wait()
 	}()
 	return w
+}
+
+// holds reports whether a synced watch of the resource type gvr in
+// namespace ("" for a cluster-scoped type) holds the object name: it exists,
+// as of the last event the watch delivered. False says nothing: the type is
+// not watched there, the watch has not listed yet, or the object lacks
+// ModuleLabel or does not exist. Safe to call concurrently.
+func (m *Monitor) holds(gvr schema.GroupVersionResource, namespace, name string) bool {
+	m.mu.Lock()
+	w := m.watches[watchKey{gvr, namespace}]
+	m.mu.Unlock()
+	if w == nil || !w.synced() {
+		return false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	_, exists, err := w.store.GetByKey(key)
+	return err == nil && exists
 }
 
 // deleted reports the release of a deleted object it tracks.

@@ -271,7 +271,7 @@ func runLeader(ctx context.Context, p process) error {
 		return nil // ctx is done
 	}
 	p.metrics.Preset(seriesOf(hooks))
-	releases, err := helm.New(p.restCfg, p.cfg.Helm, p.log, helm.WithObserver(p.metrics))
+	releases, err := helm.New(p.restCfg, p.cfg.Helm, p.log, helm.WithObserver(p.metrics), helm.WithObjectCache(monitor))
 	if err != nil {
 		return err
 	}

@@ -540,3 +540,13 @@ func perf(b *testing.B, name string, pid int) (stop func()) {
 		}
 	}
 }
+
+// apiserverMetrics scrapes the API server's own /metrics.
+func apiserverMetrics(b *testing.B) promText {
+	b.Helper()
+	body, err := testCluster.Client().CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatalf("scrape the API server's /metrics: %v", err)
+	}
+	return promText(body)
+}

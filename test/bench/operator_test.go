@@ -24,7 +24,9 @@ import (
 // and suppress ns/op, which would only be the benchmark's wall time. B/op
 // and allocs/op printed with -benchmem are the test process's own and mean
 // nothing here. Each runs once per workload (bundle=shipped,
-// bundle=synthetic-50); together they take about eight minutes on 2 cores.
+// bundle=synthetic-50; BenchmarkWarmRestart also synthetic-100 and -200);
+// together they take about eight minutes on 2 cores, plus about four for
+// the larger warm restarts.
 // Settings (environment, since `go test ./...` cannot pass package flags):
 // BENCH_RUNS (cold and warm starts, default 3), BENCH_EVENTS (100),
 // BENCH_EVENT_GAP (150ms), BENCH_EDITS (20), BENCH_EDIT_GAP (300ms),
@@ -94,9 +96,15 @@ func coldStart(b *testing.B, w workload, runs int) {
 // BenchmarkWarmRestart: the bundle's releases exist and nothing changed;
 // process start → /readyz 200. new-revisions counts the Helm revisions made
 // by all the restarts together (2 s after each ready, so that a late
-// upgrade would be seen); it should be 0.
+// upgrade would be seen); it should be 0. It runs on the shipped bundle and
+// on synthetic bundles of 50, 100 and 200 modules, to show how a restart
+// grows with the bundle. Also reported, as medians over the restarts:
+// hook-s (hook run seconds, from /metrics), and api-get and api-list, the
+// GET and LIST requests the API server served from start to ready (its
+// apiserver_request_total; the benchmark's own requests are not in that
+// window, the controller-manager's are, a few per second).
 func BenchmarkWarmRestart(b *testing.B) {
-	eachWorkload(b, func(b *testing.B, w workload) {
+	eachScale(b, []int{DefaultModules, 100, 200}, func(b *testing.B, w workload) {
 		defer reportLoad(b)()
 		runs := envInt("BENCH_RUNS", 3)
 		ns := w.namespace(b, "bench-warm-"+w.name)
@@ -105,7 +113,7 @@ func BenchmarkWarmRestart(b *testing.B) {
 		waitDeployed(b, ns, w.releases, deployedTimeout)
 		first.op.Stop(b)
 
-		var ready []float64
+		var ready, hooks, gets, lists []float64
 		newRevisions := 0
 		for i := range runs {
 			before, _ := releases(b, ns)
@@ -113,10 +121,16 @@ func BenchmarkWarmRestart(b *testing.B) {
 			if i == 0 {
 				stopPerf = perf(b, "warm-restart-"+w.name, 0)
 			}
+			api := apiserverMetrics(b)
 			r := w.start(b, ns)
 			at := r.waitReady(b, readyTimeout)
 			stopPerf()
+			api2 := apiserverMetrics(b)
 			ready = append(ready, at.Sub(r.start).Seconds())
+			gets = append(gets, api2.sum("apiserver_request_total", `verb="GET"`)-api.sum("apiserver_request_total", `verb="GET"`))
+			lists = append(lists, api2.sum("apiserver_request_total", `verb="LIST"`)-api.sum("apiserver_request_total", `verb="LIST"`))
+			m := r.metrics(b)
+			hooks = append(hooks, m.sum("addon_operator_module_hook_run_seconds_sum")+m.sum("addon_operator_global_hook_run_seconds_sum"))
 			time.Sleep(2 * time.Second)
 			after, deployed := releases(b, ns)
 			if len(deployed) != w.releases {
@@ -127,7 +141,11 @@ func BenchmarkWarmRestart(b *testing.B) {
 		}
 		b.ReportMetric(0, "ns/op")
 		b.ReportMetric(float64(runs), "runs")
+		b.ReportMetric(float64(w.releases), "releases")
 		newStats(ready).report(b, "ready-s")
+		b.ReportMetric(newStats(hooks).median(), "hook-s-median")
+		b.ReportMetric(newStats(gets).median(), "api-get-median")
+		b.ReportMetric(newStats(lists).median(), "api-list-median")
 		b.ReportMetric(float64(newRevisions), "new-revisions")
 	})
 }

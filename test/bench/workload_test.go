@@ -183,6 +183,22 @@ func eachWorkload(b *testing.B, f func(b *testing.B, w workload)) {
 	}
 }
 
+// eachScale runs f as a sub-benchmark per workload: bundle=shipped, then
+// bundle=synthetic-N for each number of modules in sizes, so that a figure's
+// growth with the bundle is visible.
+func eachScale(b *testing.B, sizes []int, f func(b *testing.B, w workload)) {
+	b.Run("bundle=shipped", func(b *testing.B) {
+		needCluster(b)
+		f(b, shippedBundle(b))
+	})
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("bundle=synthetic-%d", n), func(b *testing.B) {
+			needCluster(b)
+			f(b, syntheticBundle(b, BundleOptions{Modules: n}))
+		})
+	}
+}
+
 // createConfig creates the operator's ConfigMap in ns with data.
 func createConfig(b *testing.B, ns string, data map[string]string) {
 	b.Helper()
