@@ -1,7 +1,6 @@
 package helm_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -10,23 +9,10 @@ import (
 	"github.com/seedops/addon-operator/pkg/helm"
 )
 
-// startMonitor runs a Monitor until the test ends.
+// startMonitor runs a Monitor on the test cluster until the test ends.
 func startMonitor(t *testing.T) *helm.Monitor {
 	t.Helper()
-	m, err := helm.NewMonitor(testCluster.Config, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("monitor: %v", err)
-		}
-	})
-	return m
+	return startTrackingMonitor(t, testCluster.Config)
 }
 
 // waitEvent returns the next release the Monitor reports, or "" after timeout.

@@ -33,19 +33,7 @@ func BenchmarkSynchronization(b *testing.B) {
 	ns := "engine-bench-sync"
 	createNamespace(b, ns)
 	createConfigMaps(b, ns, n)
-	cfg, err := ParseConfig([]byte(`configVersion: v1
-kubernetes:
-- name: objects
-  apiVersion: v1
-  kind: ConfigMap
-  namespace: {nameSelector: {matchNames: [`+ns+`]}}
-  labelSelector: {matchLabels: {bench: sync}}
-  jqFilter: .metadata.name
-  keepFullObjectsInMemory: false
-`), true)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := syncBinding(b, ns)
 	e := startEngine(b, &recorder{})
 	var heapAfter float64
 	for b.Loop() {

@@ -248,14 +248,10 @@ kubernetes:
 	}
 }
 
-// A Synchronization of more objects than one list page (the compact
-// monitor reads pages of listPage) has every object once, sorted, and the
-// binding's events start after it.
-func TestEngineCompactSynchronizationPages(t *testing.T) {
-	ns := "engine-pages"
-	n := listPage*2 + 7
-	createNamespace(t, ns)
-	createConfigMaps(t, ns, n)
+// syncBinding is a compact binding on the ConfigMaps createConfigMaps
+// makes in ns, keeping their names.
+func syncBinding(t testing.TB, ns string) Bindings {
+	t.Helper()
 	cfg, err := ParseConfig([]byte(`configVersion: v1
 kubernetes:
 - name: objects
@@ -269,7 +265,18 @@ kubernetes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Hook{Name: "pages.sh", ValuesKey: "global", Bindings: cfg}
+	return cfg
+}
+
+// A Synchronization of more objects than one list page (the compact
+// monitor reads pages of listPage) has every object once, sorted, and the
+// binding's events start after it.
+func TestEngineCompactSynchronizationPages(t *testing.T) {
+	ns := "engine-pages"
+	n := listPage*2 + 7
+	createNamespace(t, ns)
+	createConfigMaps(t, ns, n)
+	h := &Hook{Name: "pages.sh", ValuesKey: "global", Bindings: syncBinding(t, ns)}
 	rec := &recorder{}
 	e := startEngine(t, rec)
 	syncs, err := e.Enable(h)
