@@ -3,11 +3,14 @@ package helm_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/test/poll"
@@ -48,11 +51,12 @@ func deploySpread(t *testing.T) (ns string, names []string, objects map[string][
 // made for a second.
 func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[string][]helm.ObjectRef) (*helm.Monitor, *driftCounter) {
 	t.Helper()
-	c, err := helm.New(log.config(), helm.Config{Namespace: ns, Timeout: time.Minute}, nil)
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	c, err := helm.New(log.config(), helm.Config{Namespace: ns, Timeout: time.Minute}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := helm.NewMonitor(testCluster.Config, nil)
+	m, err := helm.NewMonitor(testCluster.Config, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,5 +146,96 @@ func TestDriftStartCost(t *testing.T) {
 	}
 	if _, n := obs.counts(); n != 0 {
 		t.Errorf("%d corrections of untouched objects, want none", n)
+	}
+}
+
+// Objects changed while no operator ran are corrected when the watches
+// begin: a changed value (its writer owns the field now), one forced by
+// another server-side apply, and a removed label (a removal leaves its
+// writer owning nothing, so not listed among the field managers); the
+// other objects cost no dry run.
+func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
+	ns, names, objects := deploySpread(t)
+	ctx := testContext(t)
+	secrets := kube().CoreV1().Secrets(ns)
+	roles := kube().RbacV1().ClusterRoles()
+	edits := []struct {
+		name     string
+		edit     func() error
+		restored func() (bool, error)
+	}{
+		{
+			name: "secret value changed by an update",
+			edit: func() error {
+				s, err := secrets.Get(ctx, names[0], metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				s.Data["key"] = []byte("edited")
+				_, err = secrets.Update(ctx, s, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+				return err
+			},
+			restored: func() (bool, error) {
+				s, err := secrets.Get(ctx, names[0], metav1.GetOptions{})
+				return err == nil && string(s.Data["key"]) == "value", err
+			},
+		},
+		{
+			name: "rules forced by another apply",
+			edit: func() error {
+				patch := fmt.Sprintf(`{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":%q},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}`, ns+"-"+names[1])
+				_, err := roles.Patch(ctx, ns+"-"+names[1], types.ApplyPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "other", Force: ptr.To(true)})
+				return err
+			},
+			restored: func() (bool, error) {
+				r, err := roles.Get(ctx, ns+"-"+names[1], metav1.GetOptions{})
+				return err == nil && len(r.Rules) == 0, err
+			},
+		},
+		{
+			name: "chart-set label removed",
+			edit: func() error {
+				r, err := roles.Get(ctx, ns+"-"+names[2], metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				delete(r.Labels, helm.HeritageLabel)
+				_, err = roles.Update(ctx, r, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+				return err
+			},
+			restored: func() (bool, error) {
+				r, err := roles.Get(ctx, ns+"-"+names[2], metav1.GetOptions{})
+				return err == nil && r.Labels[helm.HeritageLabel] != "", err
+			},
+		},
+	}
+	for _, e := range edits {
+		if err := e.edit(); err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+	}
+
+	var log requestLog
+	_, obs := startDriftMonitor(t, ns, &log, objects)
+	for _, e := range edits {
+		ok, err := e.restored()
+		if err != nil {
+			t.Fatalf("%s: %v", e.name, err)
+		}
+		if !ok {
+			t.Errorf("%s: not corrected", e.name)
+		}
+	}
+	dryRuns := 0
+	for _, r := range log.take() {
+		if strings.HasPrefix(r, "DRYRUN ") {
+			dryRuns++
+		}
+	}
+	// Each edited object is compared twice: when the watch lists it, and
+	// when the watch sees the correction's own write.
+	if checks, n := obs.counts(); n != len(edits) || checks > 2*len(edits) || dryRuns != checks {
+		t.Errorf("%d corrections, %d checks, %d dry runs; want %d corrections and at most %d checks, each a dry run (the edited objects only)",
+			n, checks, dryRuns, len(edits), 2*len(edits))
 	}
 }
