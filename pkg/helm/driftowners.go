@@ -79,7 +79,9 @@ func managedPart(obj map[string]any) map[string]any {
 					m[k] = v
 				}
 			}
-			out[k] = m
+			if len(m) > 0 {
+				out[k] = m
+			}
 		default:
 			out[k] = v
 		}
