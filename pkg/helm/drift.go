@@ -116,7 +116,13 @@ type driftWatch struct {
 // manager FieldManager) of the object's manifest in the release's deployed
 // revision: only the fields the chart sets count, so defaults and fields
 // written only by other managers are not drift. A release whose last
-// revision is not deployed is not checked; Deploy settles it.
+// revision is not deployed is not checked; Deploy settles it. The objects
+// of a release queued together are checked under one hold of its lock and
+// one read of its deployed revision. An object found when its type's watch
+// began, not changed since, is compared only when its managedFields do not
+// show the operator's own writes owning every field the chart sets (see
+// untouched): so a restart costs requests per release and per object
+// changed meanwhile, not per object.
 func (m *Monitor) WatchDrift(c *Client, obs DriftObserver) {
 	m.detector = &driftWatch{
 		client:     c,
