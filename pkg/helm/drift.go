@@ -92,15 +92,15 @@ type driftWatch struct {
 	// fightLimit is fightLimit but in benchmarks.
 	fightLimit int
 
-	mu     sync.Mutex
-	policy DriftPolicy
-	seen   map[objectKey]uint64
-	queue  []driftItem
-	queued map[objectKey]bool
+	mu      sync.Mutex
+	policy  DriftPolicy
+	seen    map[objectKey]uint64
+	queue   []driftItem
+	queued  map[objectKey]bool
+	reports map[string]map[objectKey]DriftObject
+	fights  map[objectKey]*fight
 	// checking: a batch taken from queue is being checked.
 	checking bool
-	reports  map[string]map[objectKey]DriftObject
-	fights   map[objectKey]*fight
 }
 
 // WatchDrift makes the Monitor check the tracked objects for drift (see
