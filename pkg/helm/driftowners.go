@@ -65,17 +65,21 @@ func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) bool {
 }
 
 // managedPart is a manifest object without the fields the API server
-// keeps no owner for (the type and the name), as the fields it records.
+// keeps no owner for (the type, the name) and without status, which a
+// drift check ignores; with the fields as the API server records them.
 func managedPart(obj map[string]any) map[string]any {
 	out := make(map[string]any, len(obj))
 	for k, v := range obj {
 		switch k {
-		case "apiVersion", "kind":
+		case "apiVersion", "kind", "status":
 		case "metadata":
 			md, _ := v.(map[string]any)
 			m := make(map[string]any, len(md))
 			for k, v := range md {
-				if k != "name" && k != "namespace" {
+				// creationTimestamp: null, common in generated manifests,
+				// is dropped by the API server; other nulls are not
+				// skipped: an apply of a null removes a value.
+				if k != "name" && k != "namespace" && (k != "creationTimestamp" || v != nil) {
 					m[k] = v
 				}
 			}

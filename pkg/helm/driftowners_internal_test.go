@@ -72,6 +72,12 @@ func TestUntouched(t *testing.T) {
 		}, []metav1.ManagedFieldsEntry{
 			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:metadata":{"f:annotations":{}}}`),
 		}, false},
+		{"creationTimestamp: null and a status in the manifest", map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web", "creationTimestamp": nil, "labels": map[string]any{"app": "web"}},
+			"status": map[string]any{},
+		}, []metav1.ManagedFieldsEntry{
+			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:metadata":{"f:labels":{".":{},"f:app":{}}}}`),
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
