@@ -43,7 +43,11 @@ func helmManager() string {
 //
 // It answers false whenever it cannot tell: an entry of another API
 // version than the manifest's, a list whose items it cannot match with the
-// keys the API server recorded, a null in the manifest.
+// keys the API server recorded, a null in the manifest. That includes any
+// non-empty atomic map or list the manifest sets (a Service's selector, a
+// Deployment's, a container's args): the API server records one owned
+// whole as it records a map or keyed list whose entries someone removed,
+// and only the type's schema tells them apart.
 func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) bool {
 	apiVersion, _ := want["apiVersion"].(string)
 	helm := helmManager()
@@ -121,11 +125,9 @@ func covered(want any, owned []map[string]any) bool {
 		}
 		return true
 	case []any:
-		for _, n := range owned {
-			if len(n) == 0 { // an atomic list, owned whole
-				return true
-			}
-		}
+		// An atomic list owned whole is recorded as a field without
+		// children, but so is a keyed list whose items someone else
+		// removed: without the schema, only its items' keys tell.
 		for _, item := range w {
 			next := itemNodes(owned, item)
 			if len(next) == 0 || !covered(item, next) {

@@ -62,10 +62,20 @@ func TestUntouched(t *testing.T) {
 		}, []metav1.ManagedFieldsEntry{
 			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:metadata":{"f:finalizers":{".":{},"v:\"example.com/a\"":{}}}}`),
 		}, true},
-		{"an atomic list", map[string]any{
+		{"an atomic list, recorded as a keyed list emptied by someone else", map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web"}, "spec": map[string]any{"args": []any{"-v"}},
 		}, []metav1.ManagedFieldsEntry{
 			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:args":{}}}`),
+		}, false},
+		{"an atomic map, recorded as a map emptied by someone else", map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web"}, "spec": map[string]any{"selector": map[string]any{"app": "web"}},
+		}, []metav1.ManagedFieldsEntry{
+			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:selector":{}}}`),
+		}, false},
+		{"an empty list", map[string]any{
+			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "r"}, "rules": []any{},
+		}, []metav1.ManagedFieldsEntry{
+			{Manager: helm, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "rbac.authorization.k8s.io/v1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:rules":{}}`)}},
 		}, true},
 		{"a null in the manifest", map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web", "annotations": nil},
