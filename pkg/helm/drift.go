@@ -67,6 +67,8 @@ type driftItem struct {
 	release string
 	key     objectKey
 	gvr     schema.GroupVersionResource
+	// initial: found when its type's watch began, not changed since.
+	initial bool
 }
 
 // fight counts the recent corrections of one object.
@@ -97,6 +99,8 @@ type driftWatch struct {
 	queued  map[objectKey]bool
 	reports map[string]map[objectKey]DriftObject
 	fights  map[objectKey]*fight
+	// checking: a batch taken from queue is being checked.
+	checking bool
 }
 
 // WatchDrift makes the Monitor check the tracked objects for drift (see
@@ -112,7 +116,13 @@ type driftWatch struct {
 // manager FieldManager) of the object's manifest in the release's deployed
 // revision: only the fields the chart sets count, so defaults and fields
 // written only by other managers are not drift. A release whose last
-// revision is not deployed is not checked; Deploy settles it.
+// revision is not deployed is not checked; Deploy settles it. The objects
+// of a release queued together are checked under one hold of its lock and
+// one read of its deployed revision. An object found when its type's watch
+// began, not changed since, is compared only when its managedFields do not
+// show the operator's own writes owning every field the chart sets (see
+// untouched): so a restart costs requests per release and per object
+// changed meanwhile, not per object.
 func (m *Monitor) WatchDrift(c *Client, obs DriftObserver) {
 	m.detector = &driftWatch{
 		client:     c,
@@ -213,7 +223,7 @@ func (m *Monitor) observed(k watchKey, gk schema.GroupKind, obj any, initial boo
 	tracked := m.keys[release][key]
 	m.mu.Unlock()
 	if tracked {
-		d.enqueue(driftItem{release: release, key: key, gvr: k.gvr})
+		d.enqueue(driftItem{release: release, key: key, gvr: k.gvr, initial: !known})
 	}
 }
 
@@ -309,11 +319,20 @@ func fingerprint(acc metav1.Object) uint64 {
 	return h.Sum64()
 }
 
+// enqueue queues a check of an object; a queued initial check of an
+// object seen changed since becomes an ordinary one.
 func (d *driftWatch) enqueue(it driftItem) {
 	d.mu.Lock()
-	if !d.queued[it.key] {
+	switch {
+	case !d.queued[it.key]:
 		d.queued[it.key] = true
 		d.queue = append(d.queue, it)
+	case !it.initial:
+		for i := range d.queue {
+			if d.queue[i].key == it.key {
+				d.queue[i].initial = false
+			}
+		}
 	}
 	d.mu.Unlock()
 	select {
@@ -322,16 +341,28 @@ func (d *driftWatch) enqueue(it driftItem) {
 	}
 }
 
-func (d *driftWatch) next() (driftItem, bool) {
+// next takes the first queued object and every other queued object of
+// its release, to be checked under one hold of the release's lock and one
+// read of its deployed revision; nil when none is queued.
+func (d *driftWatch) next() []driftItem {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.queue) == 0 {
-		return driftItem{}, false
+	d.checking = len(d.queue) > 0
+	if !d.checking {
+		return nil
 	}
-	it := d.queue[0]
-	d.queue = d.queue[1:]
-	delete(d.queued, it.key)
-	return it, true
+	release := d.queue[0].release
+	var batch, rest []driftItem
+	for _, it := range d.queue {
+		if it.release == release {
+			batch = append(batch, it)
+			delete(d.queued, it.key)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	d.queue = rest
+	return batch
 }
 
 func (d *driftWatch) changed() {
@@ -356,41 +387,76 @@ func (m *Monitor) runDrift(ctx context.Context) {
 		case <-d.wake:
 		}
 		for ctx.Err() == nil {
-			it, ok := d.next()
-			if !ok {
+			batch := d.next()
+			if batch == nil {
 				break
 			}
-			m.checkDrift(ctx, it)
+			m.checkRelease(ctx, batch)
 		}
 	}
 }
 
-// checkDrift checks one object and corrects, reports or forgets its drift
-// as the policy says.
-func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
+// checkRelease checks objects of one release, under one hold of its lock,
+// and corrects, reports or forgets their drift as the policy says.
+func (m *Monitor) checkRelease(ctx context.Context, batch []driftItem) {
 	d := m.detector
-	tracked := m.tracks(it)
+	release := batch[0].release
 	d.mu.Lock()
-	mp := d.policy.For(it.release)
+	mp := d.policy.For(release)
+	d.mu.Unlock()
+	var items []driftItem
+	for _, it := range batch {
+		if mp.Mode == DriftIgnore || !m.tracks(it) {
+			d.report(it.release, it.key, nil)
+			continue
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return
+	}
+	l, err := d.client.lockForDrift(ctx, release)
+	switch {
+	case err == errReleaseBusy:
+		time.AfterFunc(driftBusyRetry, func() {
+			for _, it := range items {
+				if ctx.Err() == nil {
+					d.enqueue(it)
+				}
+			}
+		})
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			m.log.Warn("drift check failed", "release", release, "error", err)
+		}
+		return
+	}
+	defer l.unlock()
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return
+		}
+		m.checkDrift(ctx, l, it, mp)
+	}
+}
+
+// checkDrift checks one object of a release whose lock l holds.
+func (m *Monitor) checkDrift(ctx context.Context, l *driftLock, it driftItem, mp ModuleDriftPolicy) {
+	d := m.detector
+	d.mu.Lock()
 	paused := false
 	if f := d.fights[it.key]; f != nil && time.Now().Before(f.pausedUntil) {
 		paused = true
 	}
 	d.mu.Unlock()
-	if !tracked || mp.Mode == DriftIgnore {
-		d.report(it.release, it.key, nil)
-		return
-	}
 	correct := mp.Mode == DriftCorrect && !paused
-	res, err := d.client.driftCheck(ctx, it, mp, correct)
+	var current metav1.Object
+	if it.initial {
+		current = m.current(it)
+	}
+	res, err := l.check(ctx, it, mp, correct, current)
 	switch {
-	case err == errReleaseBusy:
-		time.AfterFunc(driftBusyRetry, func() {
-			if ctx.Err() == nil {
-				d.enqueue(it)
-			}
-		})
-		return
 	case err != nil:
 		if ctx.Err() == nil {
 			m.log.Warn("drift check failed", "release", it.release, "kind", it.key.Kind, "namespace", it.key.Namespace, "name", it.key.Name, "error", err)
@@ -428,6 +494,30 @@ func (m *Monitor) checkDrift(ctx context.Context, it driftItem) {
 			}
 		})
 	}
+}
+
+// current returns the metadata of the object of it that its type's watch
+// holds; nil when it holds none.
+func (m *Monitor) current(it driftItem) metav1.Object {
+	m.mu.Lock()
+	w := m.watches[watchKey{it.gvr, it.key.Namespace}]
+	m.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	key := it.key.Name
+	if it.key.Namespace != "" {
+		key = it.key.Namespace + "/" + it.key.Name
+	}
+	obj, exists, err := w.store.GetByKey(key)
+	if err != nil || !exists {
+		return nil
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil
+	}
+	return acc
 }
 
 // tracks reports whether the object of it is tracked for its release.

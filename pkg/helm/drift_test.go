@@ -101,12 +101,7 @@ func newDriftEnv(t *testing.T, policy helm.DriftPolicy) *driftEnv {
 	e := &driftEnv{t: t, ns: ns, c: c, m: m, obs: obs}
 	// Every object of the release is checked once when its type's watch
 	// lists it; a fresh release has no drift.
-	poll.Until(t, 50*time.Millisecond, 10*time.Second, "initial checks", func() error {
-		if checks, _ := obs.counts(); checks < len(res.Objects) {
-			return fmt.Errorf("%d checks", checks)
-		}
-		return nil
-	})
+	poll.True(t, 50*time.Millisecond, 10*time.Second, "initial checks", m.DriftIdle)
 	if _, n := obs.settled(t); n != 0 {
 		t.Fatalf("%d corrections of a freshly deployed release, want none", n)
 	}

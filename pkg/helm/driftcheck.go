@@ -46,22 +46,47 @@ type deployedManifest struct {
 	objects map[objectKey]map[string]any
 }
 
-// driftCheck compares an object with its manifest in the deployed revision
-// of its release, through a server-side apply dry run, and applies the
-// manifest when correct is set and they differ. It holds the release's
-// lock meanwhile; errReleaseBusy when a Helm operation holds it.
-func (c *Client) driftCheck(ctx context.Context, it driftItem, mp ModuleDriftPolicy, correct bool) (driftResult, error) {
-	unlock, ok := c.locks.tryLock(it.release)
+// driftLock is a release's lock, held for drift checks, and the release's
+// deployed revision read under it.
+type driftLock struct {
+	c        *Client
+	manifest *deployedManifest // nil: no deployed revision, nothing to check
+	unlock   func()
+}
+
+// lockForDrift takes the release's lock and reads its deployed revision,
+// once for all the objects checked under it; errReleaseBusy when a Helm
+// operation holds the lock. The caller calls unlock.
+func (c *Client) lockForDrift(ctx context.Context, release string) (*driftLock, error) {
+	unlock, ok := c.locks.tryLock(release)
 	if !ok {
-		return driftResult{}, errReleaseBusy
+		return nil, errReleaseBusy
 	}
-	defer unlock()
-	manifest, err := c.deployedManifest(ctx, it.release)
-	if err != nil || manifest == nil {
-		return driftResult{skipped: true}, err
+	manifest, err := c.deployedManifest(ctx, release)
+	if err != nil {
+		unlock()
+		return nil, err
 	}
-	want, ok := manifest.objects[it.key]
+	return &driftLock{c: c, manifest: manifest, unlock: unlock}, nil
+}
+
+// check compares an object with its manifest in the deployed revision,
+// through a server-side apply dry run, and applies the manifest when
+// correct is set and they differ. An initial check (it.initial) of an
+// object whose field managers (current, from the watch; nil when unknown)
+// show that only the operator wrote the fields the manifest sets is
+// skipped without a request (see untouched).
+func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolicy, correct bool, current metav1.Object) (driftResult, error) {
+	c := l.c
+	if l.manifest == nil {
+		return driftResult{skipped: true}, nil
+	}
+	want, ok := l.manifest.objects[it.key]
 	if !ok {
+		return driftResult{skipped: true}, nil
+	}
+	ignores := mp.ignoredPaths(ObjectRef{Kind: it.key.Kind, Namespace: it.key.Namespace, Name: it.key.Name})
+	if it.initial && current != nil && len(ignores) == 0 && untouched(want, current.GetManagedFields()) {
 		return driftResult{skipped: true}, nil
 	}
 	res := c.dyn.Resource(it.gvr)
@@ -93,7 +118,7 @@ func (c *Client) driftCheck(ctx context.Context, it driftItem, mp ModuleDriftPol
 	if it.key.Namespace != "" {
 		cfg.SetNamespace(it.key.Namespace)
 	}
-	for _, tokens := range mp.ignoredPaths(ref) {
+	for _, tokens := range ignores {
 		keepLive(cfg.Object, live.Object, tokens)
 	}
 	dry, err := apply(cfg, true)
@@ -101,7 +126,7 @@ func (c *Client) driftCheck(ctx context.Context, it driftItem, mp ModuleDriftPol
 		return driftResult{}, fmt.Errorf("server-side apply dry run: %w", err)
 	}
 	out := driftResult{uid: string(live.GetUID())}
-	out.drift = DriftObject{Object: ref, Revision: manifest.revision}
+	out.drift = DriftObject{Object: ref, Revision: l.manifest.revision}
 	a, b := comparable(live.Object), comparable(dry.Object)
 	var paths [][]string
 	diffPaths(a, b, nil, &paths)

@@ -17,3 +17,21 @@ func (m *Monitor) SyncedWatches() int {
 	}
 	return n
 }
+
+// DriftIdle reports whether every watch of the Monitor has delivered what
+// it listed and no drift check is queued or under way.
+func (m *Monitor) DriftIdle() bool {
+	m.mu.Lock()
+	for _, w := range m.watches {
+		if !w.handled() {
+			m.mu.Unlock()
+			return false
+		}
+	}
+	n := len(m.watches)
+	m.mu.Unlock()
+	d := m.detector
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return n > 0 && len(d.queue) == 0 && !d.checking
+}

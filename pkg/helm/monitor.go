@@ -99,6 +99,9 @@ type typeWatch struct {
 	// store holds the labelled objects' metadata once synced reports true.
 	store  cache.Store
 	synced cache.InformerSynced
+	// handled reports true once the event handlers have had the objects
+	// of the first list.
+	handled cache.InformerSynced
 }
 
 // MonitorOption configures a Monitor.
@@ -387,11 +390,15 @@ func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 	inf := metadatainformer.NewFilteredMetadataInformer(m.meta, k.gvr, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = ModuleLabel }).Informer()
 	w := &typeWatch{stop: make(chan struct{}), done: make(chan struct{}), store: inf.GetStore(), synced: inf.HasSynced}
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(obj any, initial bool) { m.observed(k, gk, obj, initial) },
 		UpdateFunc: func(_, obj any) { m.observed(k, gk, obj, false) },
 		DeleteFunc: func(obj any) { m.deleted(gk, obj) },
 	})
+	w.handled = inf.HasSynced
+	if err == nil {
+		w.handled = reg.HasSynced
+	}
 	var running sync.WaitGroup
 	running.Go(func() { inf.Run(w.stop) })
 	go func() {

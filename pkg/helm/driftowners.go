@@ -1,0 +1,205 @@
+package helm
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/kube"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// helmManager is the field manager of the writes Helm makes for the
+// operator (install, upgrade, rollback): the SDK's kube.ManagedFieldsManager
+// or, unset, the base name of the program, as the SDK chooses it.
+func helmManager() string {
+	switch {
+	case kube.ManagedFieldsManager != "":
+		return kube.ManagedFieldsManager
+	case os.Args[0] == "":
+		return "unknown"
+	}
+	return filepath.Base(os.Args[0])
+}
+
+// untouched reports whether the field managers of an object show that the
+// operator's own writes (Helm's, manager helmManager, and the drift
+// corrector's, manager FieldManager, both to the object itself, not a
+// subresource) own every field the manifest object want sets, so that the
+// object still holds the values of the deployed revision there and a drift
+// check would find nothing.
+//
+// It relies on how the API server keeps managedFields: a write by another
+// manager that changes a field takes the field from its owners (Update) or
+// conflicts (Apply, forced: takes it), and a write that removes a field
+// removes it from every owner, also when the remover is left owning
+// nothing and so is not listed at all. Hence the operator owning all the
+// fields, not merely no one else being listed. Its limits: a write made
+// under the operator's own manager names, or one that rewrites
+// metadata.managedFields, goes unseen; both are deliberate.
+//
+// It answers false whenever it cannot tell: an entry of another API
+// version than the manifest's, a list whose items it cannot match with the
+// keys the API server recorded, a null in the manifest. That includes any
+// non-empty atomic map or list the manifest sets (a Service's selector, a
+// Deployment's, a container's args): the API server records one owned
+// whole as it records a map or keyed list whose entries someone removed,
+// and only the type's schema tells them apart.
+func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) bool {
+	apiVersion, _ := want["apiVersion"].(string)
+	helm := helmManager()
+	var owned []map[string]any
+	for _, e := range entries {
+		if e.Subresource != "" || (e.Manager != helm && e.Manager != FieldManager) || e.APIVersion != apiVersion || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+			return false
+		}
+		owned = append(owned, fields)
+	}
+	if len(owned) == 0 {
+		return false
+	}
+	return covered(managedPart(want), owned)
+}
+
+// managedPart is a manifest object without the fields the API server
+// keeps no owner for (the type, the name) and without status, which a
+// drift check ignores; with the fields as the API server records them.
+func managedPart(obj map[string]any) map[string]any {
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		switch k {
+		case "apiVersion", "kind", "status":
+		case "metadata":
+			md, _ := v.(map[string]any)
+			m := make(map[string]any, len(md))
+			for k, v := range md {
+				// creationTimestamp: null, common in generated manifests,
+				// is dropped by the API server; other nulls are not
+				// skipped: an apply of a null removes a value.
+				if k != "name" && k != "namespace" && (k != "creationTimestamp" || v != nil) {
+					m[k] = v
+				}
+			}
+			if len(m) > 0 {
+				out[k] = m
+			}
+		default:
+			out[k] = v
+		}
+	}
+	// A Secret's stringData is written to data; only data has owners.
+	if sd, ok := obj["stringData"].(map[string]any); ok && obj["apiVersion"] == "v1" && obj["kind"] == "Secret" {
+		data, _ := obj["data"].(map[string]any)
+		merged := make(map[string]any, len(data)+len(sd))
+		for k, v := range data {
+			merged[k] = v
+		}
+		for k, v := range sd {
+			merged[k] = v
+		}
+		out["data"] = merged
+		delete(out, "stringData")
+	}
+	return out
+}
+
+// covered reports whether the nodes owned (the same place in several
+// managers' FieldsV1 trees, each one owned) cover every field of want.
+func covered(want any, owned []map[string]any) bool {
+	switch w := want.(type) {
+	case nil:
+		return false
+	case map[string]any:
+		for k, v := range w {
+			next := children(owned, "f:"+k)
+			if len(next) == 0 || !covered(v, next) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		// An atomic list owned whole is recorded as a field without
+		// children, but so is a keyed list whose items someone else
+		// removed: without the schema, only its items' keys tell.
+		for _, item := range w {
+			next := itemNodes(owned, item)
+			if len(next) == 0 || !covered(item, next) {
+				return false
+			}
+		}
+		return true
+	}
+	return true // a value: its field is owned
+}
+
+// children returns the nodes under key in each of nodes that has it.
+func children(nodes []map[string]any, key string) []map[string]any {
+	var out []map[string]any
+	for _, n := range nodes {
+		if c, ok := n[key].(map[string]any); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// itemNodes returns the nodes of a list item: "v:<value>" for a value in
+// a set, "k:<keys>" for an object in a keyed list. An object matches a key
+// when each key field it sets, at least one, has the key's value (one it
+// leaves out, a Service port's protocol say, is defaulted); it must match
+// exactly one key.
+func itemNodes(nodes []map[string]any, item any) []map[string]any {
+	obj, isObject := item.(map[string]any)
+	if !isObject {
+		v, err := json.Marshal(item)
+		if err != nil {
+			return nil
+		}
+		return children(nodes, "v:"+string(v))
+	}
+	var match string
+	for _, n := range nodes {
+		for k := range n {
+			if !strings.HasPrefix(k, "k:") || k == match || !keyMatches(k[2:], obj) {
+				continue
+			}
+			if match != "" {
+				return nil
+			}
+			match = k
+		}
+	}
+	if match == "" {
+		return nil
+	}
+	return children(nodes, match)
+}
+
+// keyMatches reports whether obj has the values of the JSON object key in
+// the fields it sets.
+func keyMatches(key string, obj map[string]any) bool {
+	var fields map[string]any
+	dec := json.NewDecoder(bytes.NewReader([]byte(key)))
+	dec.UseNumber()
+	if err := dec.Decode(&fields); err != nil {
+		return false
+	}
+	set := 0
+	for f, v := range fields {
+		got, ok := obj[f]
+		if ok && !reflect.DeepEqual(got, v) {
+			return false
+		}
+		if ok {
+			set++
+		}
+	}
+	return set > 0
+}
