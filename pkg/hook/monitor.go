@@ -152,6 +152,7 @@ func (m *compactMonitor) CreateInformers() error {
 				return err
 			}
 			if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+				m.log.Warn("kubernetes watch failed, retrying", "kind", m.cfg.Kind, "error", err)
 				select {
 				case listErr <- err:
 				default:
@@ -245,11 +246,12 @@ const recordKey = "\x00record"
 // in one piece whatever the limit; list reads pages from etcd instead.
 // The returned list holds stand-ins that carry their record for transform.
 func (m *compactMonitor) list(ctx context.Context, ri dynamic.ResourceInterface, o metav1.ListOptions) (*unstructured.UnstructuredList, error) {
-	if o.ResourceVersion == "0" {
-		o.ResourceVersion = ""
+	// The first list is read in pages from etcd; a relist keeps the
+	// reflector's options (a resourceVersion it may be served at from the
+	// API server's cache), as shell-operator's informers do.
+	if o.ResourceVersion == "" || o.ResourceVersion == "0" {
+		o.ResourceVersion, o.ResourceVersionMatch, o.Limit = "", "", listPage
 	}
-	o.ResourceVersionMatch = ""
-	o.Limit = listPage
 	out := &unstructured.UnstructuredList{}
 	for {
 		page, err := ri.List(ctx, o)
@@ -267,7 +269,9 @@ func (m *compactMonitor) list(ctx context.Context, ri dynamic.ResourceInterface,
 			out.SetResourceVersion(page.GetResourceVersion())
 			return out, nil
 		}
-		o.Continue = page.GetContinue()
+		// A continued list takes its snapshot from the token; the API
+		// server refuses a resourceVersion beside it.
+		o.Continue, o.ResourceVersion = page.GetContinue(), ""
 	}
 }
 
