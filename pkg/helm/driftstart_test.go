@@ -63,15 +63,7 @@ func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[str
 	obs := &driftCounter{}
 	m.WatchDrift(c, obs)
 	m.SetDriftPolicy(helm.DriftPolicy{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("monitor: %v", err)
-		}
-	})
+	runMonitor(t, m)
 	for name, objs := range objects {
 		m.Track(name, objs)
 	}

@@ -134,13 +134,10 @@ rules: []
 	return dir
 }
 
-// startTrackingMonitor runs a Monitor made from cfg until the test ends.
-func startTrackingMonitor(t testing.TB, cfg *rest.Config) *helm.Monitor {
+// runMonitor runs m until the test ends and fails the test if it
+// stopped with an error.
+func runMonitor(t testing.TB, m *helm.Monitor) {
 	t.Helper()
-	m, err := helm.NewMonitor(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Start(ctx) }()
@@ -150,6 +147,16 @@ func startTrackingMonitor(t testing.TB, cfg *rest.Config) *helm.Monitor {
 			t.Errorf("monitor: %v", err)
 		}
 	})
+}
+
+// startTrackingMonitor runs a Monitor made from cfg until the test ends.
+func startTrackingMonitor(t testing.TB, cfg *rest.Config) *helm.Monitor {
+	t.Helper()
+	m, err := helm.NewMonitor(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runMonitor(t, m)
 	return m
 }
 
