@@ -137,17 +137,32 @@ func New(restCfg *rest.Config, cfg Config, log *slog.Logger, opts ...Option) (*C
 
 // store returns Helm's release storage for the namespace.
 func (c *Client) store() *storage.Storage {
+	return c.storage(c.secrets())
+}
+
+// releaseStore returns Helm's release storage for one operation on the
+// release name, under its lock: see releaseRecords.
+func (c *Client) releaseStore(name string) *storage.Storage {
+	return c.storage(newReleaseRecords(c.secrets(), name))
+}
+
+func (c *Client) secrets() *driver.Secrets {
 	d := driver.NewSecrets(c.core.CoreV1().Secrets(c.cfg.Namespace))
 	d.Log = c.helmLog
+	return d
+}
+
+func (c *Client) storage(d driver.Driver) *storage.Storage {
 	s := storage.Init(d)
 	s.MaxHistory = c.cfg.HistoryMax
 	s.Log = c.helmLog
 	return s
 }
 
-// actionConfig returns a fresh configuration for one Helm action. It shares
-// the client's discovery cache and capabilities.
-func (c *Client) actionConfig() (*action.Configuration, error) {
+// actionConfig returns a fresh configuration for one Helm action on the
+// releases of store. It shares the client's discovery cache and
+// capabilities.
+func (c *Client) actionConfig(store *storage.Storage) (*action.Configuration, error) {
 	caps, err := c.api.capabilities()
 	if err != nil {
 		return nil, err
@@ -161,7 +176,7 @@ func (c *Client) actionConfig() (*action.Configuration, error) {
 	})
 	return &action.Configuration{
 		RESTClientGetter: c.api,
-		Releases:         c.store(),
+		Releases:         store,
 		KubeClient:       kc,
 		Capabilities:     caps,
 		Log:              c.helmLog,

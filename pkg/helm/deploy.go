@@ -8,6 +8,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/seedops/addon-operator/pkg/values"
@@ -94,7 +95,7 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 		return Result{}, err
 	}
 
-	store := c.store()
+	store := c.releaseStore(name)
 	last, err := store.Last(name)
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
@@ -138,9 +139,9 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 	}
 	var rel *release.Release
 	if res.Reason == ReasonInstalled {
-		rel, err = c.install(ctx, name, ch, vals, rendered, last != nil)
+		rel, err = c.install(ctx, store, name, ch, vals, rendered, last != nil)
 	} else {
-		rel, err = c.upgrade(ctx, name, ch, vals, rendered)
+		rel, err = c.upgrade(ctx, store, name, ch, vals, rendered)
 	}
 	if err != nil {
 		return Result{}, err
@@ -164,10 +165,10 @@ func renderLabels(rendered Rendered) map[string]string {
 	return map[string]string{ChecksumLabel: rendered.Checksum, InputsChecksumLabel: rendered.InputsChecksum}
 }
 
-func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered, replace bool) (*release.Release, error) {
+func (c *Client) install(ctx context.Context, store *storage.Storage, name string, ch *chart.Chart, vals values.Values, rendered Rendered, replace bool) (*release.Release, error) {
 	start := c.clock.Now()
 	rel, err := func() (*release.Release, error) {
-		cfg, err := c.actionConfig()
+		cfg, err := c.actionConfig(store)
 		if err != nil {
 			return nil, err
 		}
@@ -188,10 +189,10 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	return rel, nil
 }
 
-func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals values.Values, rendered Rendered) (*release.Release, error) {
+func (c *Client) upgrade(ctx context.Context, store *storage.Storage, name string, ch *chart.Chart, vals values.Values, rendered Rendered) (*release.Release, error) {
 	start := c.clock.Now()
 	rel, err := func() (*release.Release, error) {
-		cfg, err := c.actionConfig()
+		cfg, err := c.actionConfig(store)
 		if err != nil {
 			return nil, err
 		}

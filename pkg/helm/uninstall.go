@@ -30,7 +30,7 @@ func (c *Client) Uninstall(ctx context.Context, name string) error {
 }
 
 func (c *Client) uninstall(ctx context.Context, name string) error {
-	cfg, err := c.actionConfig()
+	cfg, err := c.actionConfig(c.releaseStore(name))
 	if err != nil {
 		return err
 	}

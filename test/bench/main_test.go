@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -380,6 +381,129 @@ func readStat(pid int) (procStat, error) {
 	}
 	num := func(k int) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
 	return procStat{ppid: int(num(1)), utime: num(11), stime: num(12), cutime: num(13), cstime: num(14)}, nil
+}
+
+// controlPlaneTicks is the CPU time (user + system, clock ticks) used so
+// far by the local control plane: the bench process's children named
+// kube-apiserver, etcd and kube-controller-manager (comm is cut at 15
+// bytes). Two readings around a start give what the start cost the
+// cluster.
+func controlPlaneTicks() int64 {
+	entries, _ := os.ReadDir("/proc")
+	var total int64
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			continue
+		}
+		switch strings.TrimSpace(string(data)) {
+		case "kube-apiserver", "etcd", "kube-controller":
+		default:
+			continue
+		}
+		if st, err := readStat(pid); err == nil && st.ppid == os.Getpid() {
+			total += st.utime + st.stime
+		}
+	}
+	return total
+}
+
+// cpuSeconds is where one operator run's CPU time went, in seconds: the
+// operator itself, the processes it waited for (hook runs and `--config`
+// runs with their children: /proc's cutime and cstime) and the control
+// plane. floor is hooks spread perfectly over every CPU: no start of this
+// bundle can be ready sooner on this machine, whatever the operator does,
+// because the hooks must run.
+type cpuSeconds struct{ operator, hooks, cluster float64 }
+
+// cpuSince reads the operator's CPU times and the control plane's since
+// cluster0 (a controlPlaneTicks reading taken before the start).
+func cpuSince(b *testing.B, pid int, cluster0 int64) cpuSeconds {
+	b.Helper()
+	st, err := readStat(pid)
+	if err != nil {
+		b.Fatalf("operator CPU time: %v", err)
+	}
+	return cpuSeconds{
+		operator: float64(st.utime+st.stime) / clockTicks,
+		hooks:    float64(st.cutime+st.cstime) / clockTicks,
+		cluster:  float64(controlPlaneTicks()-cluster0) / clockTicks,
+	}
+}
+
+// reportCPU reports the medians of cpu as operator-cpu-s, hooks-cpu-s,
+// cluster-cpu-s and hooks-floor-s (hooks-cpu-s / the number of CPUs).
+func reportCPU(b *testing.B, cpu []cpuSeconds) {
+	var op, hooks, cl []float64
+	for _, c := range cpu {
+		op, hooks, cl = append(op, c.operator), append(hooks, c.hooks), append(cl, c.cluster)
+	}
+	b.ReportMetric(newStats(op).median(), "operator-cpu-s")
+	b.ReportMetric(newStats(hooks).median(), "hooks-cpu-s")
+	b.ReportMetric(newStats(cl).median(), "cluster-cpu-s")
+	b.ReportMetric(newStats(hooks).median()/float64(runtime.NumCPU()), "hooks-floor-s")
+}
+
+// apiRequests sums apiserver_request_total by verb and resource.
+func (p promText) apiRequests() map[string]float64 {
+	out := map[string]float64{}
+	re := regexp.MustCompile(`[{,](resource|subresource|verb)="([^"]*)"`)
+	for _, line := range strings.Split(string(p), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		var verb, resource, sub string
+		for _, m := range re.FindAllStringSubmatch(line, -1) {
+			switch m[1] {
+			case "verb":
+				verb = m[2]
+			case "resource":
+				resource = m[2]
+			default:
+				sub = m[2]
+			}
+		}
+		if sub != "" {
+			resource += "/" + sub
+		}
+		f := strings.Fields(line[strings.LastIndex(line, "}")+1:])
+		if len(f) == 0 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[0], 64)
+		out[verb+" "+resource] += v
+	}
+	return out
+}
+
+// logAPIRequests logs the API server's requests between two scrapes, most
+// frequent first, and returns their total.
+func logAPIRequests(b *testing.B, before, after promText) float64 {
+	b.Helper()
+	a, z := before.apiRequests(), after.apiRequests()
+	type kv struct {
+		k string
+		v float64
+	}
+	var all []kv
+	total := 0.0
+	for k, v := range z {
+		if d := v - a[k]; d > 0 {
+			all = append(all, kv{k, d})
+			total += d
+		}
+	}
+	slices.SortFunc(all, func(x, y kv) int { return int(y.v - x.v) })
+	var parts []string
+	for _, e := range all[:min(len(all), 12)] {
+		parts = append(parts, fmt.Sprintf("%s=%.0f", e.k, e.v))
+	}
+	b.Logf("API requests: %.0f; %s", total, strings.Join(parts, " "))
+	return total
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux

@@ -55,19 +55,23 @@ func BenchmarkColdStart(b *testing.B) {
 func coldStart(b *testing.B, w workload, runs int) {
 	defer reportLoad(b)()
 	cs := testCluster.Client()
-	var ready, load, conv, hooks, helmOps, revs []float64
+	var ready, load, conv, hooks, helmOps, revs, reqs []float64
+	var cpu []cpuSeconds
 	for i := range runs {
 		ns := w.namespace(b, fmt.Sprintf("bench-cold-%s-%d", w.name, i+1))
 		stopPerf := func() {}
 		if i == 0 {
 			stopPerf = perf(b, "cold-start-"+w.name, 0)
 		}
+		api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
 		r := w.start(b, ns)
 		at := r.waitReady(b, readyTimeout)
 		stopPerf()
 		if all := waitDeployed(b, ns, w.releases, deployedTimeout); all.After(at) {
 			at = all
 		}
+		cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
+		reqs = append(reqs, logAPIRequests(b, api, apiserverMetrics(b)))
 		ready = append(ready, at.Sub(r.start).Seconds())
 		if t, ok := r.logTime("operator started"); ok {
 			load = append(load, t.Sub(r.start).Seconds())
@@ -91,6 +95,8 @@ func coldStart(b *testing.B, w workload, runs int) {
 	b.ReportMetric(newStats(hooks).median(), "hook-s-median")
 	b.ReportMetric(newStats(helmOps).median(), "helm-s-median")
 	b.ReportMetric(newStats(revs).median(), "revisions-median")
+	b.ReportMetric(newStats(reqs).median(), "api-requests-median")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkWarmRestart: the bundle's releases exist and nothing changed;
@@ -114,6 +120,7 @@ func BenchmarkWarmRestart(b *testing.B) {
 		first.op.Stop(b)
 
 		var ready, hooks, gets, lists []float64
+		var cpu []cpuSeconds
 		newRevisions := 0
 		for i := range runs {
 			before, _ := releases(b, ns)
@@ -121,11 +128,13 @@ func BenchmarkWarmRestart(b *testing.B) {
 			if i == 0 {
 				stopPerf = perf(b, "warm-restart-"+w.name, 0)
 			}
-			api := apiserverMetrics(b)
+			api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
 			r := w.start(b, ns)
 			at := r.waitReady(b, readyTimeout)
 			stopPerf()
+			cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
 			api2 := apiserverMetrics(b)
+			logAPIRequests(b, api, api2)
 			ready = append(ready, at.Sub(r.start).Seconds())
 			gets = append(gets, api2.sum("apiserver_request_total", `verb="GET"`)-api.sum("apiserver_request_total", `verb="GET"`))
 			lists = append(lists, api2.sum("apiserver_request_total", `verb="LIST"`)-api.sum("apiserver_request_total", `verb="LIST"`))
@@ -147,6 +156,7 @@ func BenchmarkWarmRestart(b *testing.B) {
 		b.ReportMetric(newStats(gets).median(), "api-get-median")
 		b.ReportMetric(newStats(lists).median(), "api-list-median")
 		b.ReportMetric(float64(newRevisions), "new-revisions")
+		reportCPU(b, cpu)
 	})
 }
 
