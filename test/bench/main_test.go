@@ -448,27 +448,33 @@ func reportCPU(b *testing.B, cpu []cpuSeconds) {
 	b.ReportMetric(newStats(hooks).median()/float64(runtime.NumCPU()), "hooks-floor-s")
 }
 
-// apiRequests sums apiserver_request_total by verb and resource.
+// apiRequests sums apiserver_request_total by verb and resource (a dry
+// run's verb is DRYRUN-<verb>).
 func (p promText) apiRequests() map[string]float64 {
 	out := map[string]float64{}
-	re := regexp.MustCompile(`[{,](resource|subresource|verb)="([^"]*)"`)
+	re := regexp.MustCompile(`[{,](dry_run|resource|subresource|verb)="([^"]*)"`)
 	for _, line := range strings.Split(string(p), "\n") {
 		if !strings.HasPrefix(line, "apiserver_request_total{") {
 			continue
 		}
-		var verb, resource, sub string
+		var verb, resource, sub, dry string
 		for _, m := range re.FindAllStringSubmatch(line, -1) {
 			switch m[1] {
 			case "verb":
 				verb = m[2]
 			case "resource":
 				resource = m[2]
-			default:
+			case "subresource":
 				sub = m[2]
+			default:
+				dry = m[2]
 			}
 		}
 		if sub != "" {
 			resource += "/" + sub
+		}
+		if dry != "" {
+			verb = "DRYRUN-" + verb
 		}
 		f := strings.Fields(line[strings.LastIndex(line, "}")+1:])
 		if len(f) == 0 {

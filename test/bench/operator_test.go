@@ -109,55 +109,71 @@ func coldStart(b *testing.B, w workload, runs int) {
 // GET and LIST requests the API server served from start to ready (its
 // apiserver_request_total; the benchmark's own requests are not in that
 // window, the controller-manager's are, a few per second).
+//
+// The synthetic bundles run twice: bundle=synthetic-N gives every module an
+// order of its own (one after another, as bundles without module.yaml are
+// written), bundle=synthetic-N-yaml a module.yaml without requirements (at
+// most --module-parallelism at once).
 func BenchmarkWarmRestart(b *testing.B) {
-	eachScale(b, []int{DefaultModules, 100, 200}, func(b *testing.B, w workload) {
-		defer reportLoad(b)()
-		runs := envInt("BENCH_RUNS", 3)
-		ns := w.namespace(b, "bench-warm-"+w.name)
-		first := w.start(b, ns)
-		first.waitReady(b, readyTimeout)
-		waitDeployed(b, ns, w.releases, deployedTimeout)
-		first.op.Stop(b)
+	sizes := []int{DefaultModules, 100, 200}
+	eachScale(b, sizes, warmRestart)
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("bundle=synthetic-%d-yaml", n), func(b *testing.B) {
+			needCluster(b)
+			w := syntheticBundle(b, BundleOptions{Modules: n, ModuleYAML: true})
+			w.name += "-yaml"
+			warmRestart(b, w)
+		})
+	}
+}
 
-		var ready, hooks, gets, lists []float64
-		var cpu []cpuSeconds
-		newRevisions := 0
-		for i := range runs {
-			before, _ := releases(b, ns)
-			stopPerf := func() {}
-			if i == 0 {
-				stopPerf = perf(b, "warm-restart-"+w.name, 0)
-			}
-			api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
-			r := w.start(b, ns)
-			at := r.waitReady(b, readyTimeout)
-			stopPerf()
-			cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
-			api2 := apiserverMetrics(b)
-			logAPIRequests(b, api, api2)
-			ready = append(ready, at.Sub(r.start).Seconds())
-			gets = append(gets, api2.sum("apiserver_request_total", `verb="GET"`)-api.sum("apiserver_request_total", `verb="GET"`))
-			lists = append(lists, api2.sum("apiserver_request_total", `verb="LIST"`)-api.sum("apiserver_request_total", `verb="LIST"`))
-			m := r.metrics(b)
-			hooks = append(hooks, m.sum("addon_operator_module_hook_run_seconds_sum")+m.sum("addon_operator_global_hook_run_seconds_sum"))
-			time.Sleep(2 * time.Second)
-			after, deployed := releases(b, ns)
-			if len(deployed) != w.releases {
-				b.Errorf("restart %d: %d of %d releases deployed", i+1, len(deployed), w.releases)
-			}
-			newRevisions += after - before
-			r.op.Stop(b)
+func warmRestart(b *testing.B, w workload) {
+	defer reportLoad(b)()
+	runs := envInt("BENCH_RUNS", 3)
+	ns := w.namespace(b, "bench-warm-"+w.name)
+	first := w.start(b, ns)
+	first.waitReady(b, readyTimeout)
+	waitDeployed(b, ns, w.releases, deployedTimeout)
+	first.op.Stop(b)
+
+	var ready, hooks, gets, lists []float64
+	var cpu []cpuSeconds
+	newRevisions := 0
+	for i := range runs {
+		before, _ := releases(b, ns)
+		stopPerf := func() {}
+		if i == 0 {
+			stopPerf = perf(b, "warm-restart-"+w.name, 0)
 		}
-		b.ReportMetric(0, "ns/op")
-		b.ReportMetric(float64(runs), "runs")
-		b.ReportMetric(float64(w.releases), "releases")
-		newStats(ready).report(b, "ready-s")
-		b.ReportMetric(newStats(hooks).median(), "hook-s-median")
-		b.ReportMetric(newStats(gets).median(), "api-get-median")
-		b.ReportMetric(newStats(lists).median(), "api-list-median")
-		b.ReportMetric(float64(newRevisions), "new-revisions")
-		reportCPU(b, cpu)
-	})
+		api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
+		r := w.start(b, ns)
+		at := r.waitReady(b, readyTimeout)
+		stopPerf()
+		cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
+		api2 := apiserverMetrics(b)
+		logAPIRequests(b, api, api2)
+		ready = append(ready, at.Sub(r.start).Seconds())
+		gets = append(gets, api2.sum("apiserver_request_total", `verb="GET"`)-api.sum("apiserver_request_total", `verb="GET"`))
+		lists = append(lists, api2.sum("apiserver_request_total", `verb="LIST"`)-api.sum("apiserver_request_total", `verb="LIST"`))
+		m := r.metrics(b)
+		hooks = append(hooks, m.sum("addon_operator_module_hook_run_seconds_sum")+m.sum("addon_operator_global_hook_run_seconds_sum"))
+		time.Sleep(2 * time.Second)
+		after, deployed := releases(b, ns)
+		if len(deployed) != w.releases {
+			b.Errorf("restart %d: %d of %d releases deployed", i+1, len(deployed), w.releases)
+		}
+		newRevisions += after - before
+		r.op.Stop(b)
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(runs), "runs")
+	b.ReportMetric(float64(w.releases), "releases")
+	newStats(ready).report(b, "ready-s")
+	b.ReportMetric(newStats(hooks).median(), "hook-s-median")
+	b.ReportMetric(newStats(gets).median(), "api-get-median")
+	b.ReportMetric(newStats(lists).median(), "api-list-median")
+	b.ReportMetric(float64(newRevisions), "new-revisions")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkEventToHook: a ConfigMap labelled bench=event is created in the
