@@ -119,7 +119,7 @@ func (c *Client) deploy(ctx context.Context, name, chartDir string, vals values.
 		if err != nil {
 			return Result{}, err
 		}
-		missing, err := c.absent(ctx, objs)
+		missing, err := c.absent(ctx, name, objs)
 		if err != nil {
 			return Result{}, err
 		}

@@ -42,23 +42,26 @@ func (c *Client) Missing(ctx context.Context, name string) ([]ObjectRef, error) 
 	if err != nil {
 		return nil, fmt.Errorf("release %q: %w", name, err)
 	}
-	missing, err := c.absent(ctx, objs)
+	missing, err := c.absent(ctx, name, objs)
 	if err != nil {
 		return nil, fmt.Errorf("release %q: %w", name, err)
 	}
 	return missing, nil
 }
 
-// absent returns the objects of objs that do not exist, in objs' order.
-// It reads metadata only, a few objects at a time, of the objects the
-// cache does not hold.
-func (c *Client) absent(ctx context.Context, objs []ObjectRef) ([]ObjectRef, error) {
+// absent returns the objects of objs, the release's, that do not exist,
+// in objs' order; an object that lost its ModuleLabel counts as absent
+// too: the watches select by that label, so neither the missing-objects
+// check nor drift detection would see it again, and an upgrade puts the
+// label back. It reads metadata only, a few objects at a time, of the
+// objects the cache does not hold.
+func (c *Client) absent(ctx context.Context, release string, objs []ObjectRef) ([]ObjectRef, error) {
 	found := make([]bool, len(objs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(existenceChecks)
 	for i, o := range objs {
 		g.Go(func() error {
-			ok, err := c.exists(ctx, o)
+			ok, err := c.exists(ctx, release, o)
 			found[i] = ok
 			return err
 		})
@@ -75,7 +78,7 @@ func (c *Client) absent(ctx context.Context, objs []ObjectRef) ([]ObjectRef, err
 	return missing, nil
 }
 
-func (c *Client) exists(ctx context.Context, o ObjectRef) (bool, error) {
+func (c *Client) exists(ctx context.Context, release string, o ObjectRef) (bool, error) {
 	gv, err := schema.ParseGroupVersion(o.APIVersion)
 	if err != nil {
 		return false, fmt.Errorf("check %s: %w", o, err)
@@ -96,10 +99,10 @@ func (c *Client) exists(ctx context.Context, o ObjectRef) (bool, error) {
 	if c.cache != nil && c.cache.holds(m.Resource, namespace, o.Name) {
 		return true, nil
 	}
-	_, err = ri.Get(ctx, o.Name, metav1.GetOptions{})
+	obj, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		return true, nil
+		return obj.GetLabels()[ModuleLabel] == release, nil
 	case apierrors.IsNotFound(err):
 		return false, nil
 	default:

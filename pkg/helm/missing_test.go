@@ -122,6 +122,13 @@ metadata:
 rules: []
 `,
 	}
+	writeChart(t, dir, files)
+	return dir
+}
+
+// writeChart writes a chart's files (path in the chart: text) to dir.
+func writeChart(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, text := range files {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -131,7 +138,6 @@ rules: []
 			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // runMonitor runs m until the test ends and fails the test if it
@@ -239,17 +245,32 @@ func TestMissingCostsPerKind(t *testing.T) {
 			len(reads), releases, len(objects[names[0]]), watched, strings.Join(reads, "\n"))
 	}
 
+	unlabel := func(t testing.TB, o helm.ObjectRef) {
+		cms := kube().CoreV1().ConfigMaps(o.Namespace)
+		cm, err := cms.Get(ctx, o.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		delete(cm.Labels, helm.ModuleLabel)
+		if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name    string
 		release string
 		lost    helm.ObjectRef
+		lose    func(testing.TB, helm.ObjectRef)
 	}{
-		{"in the release namespace", names[0], helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: names[0]}},
-		{"in another namespace", names[1], helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: other, Name: names[1]}},
-		{"cluster-scoped", names[2], helm.ObjectRef{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: ns + "-" + names[2]}},
+		{"in the release namespace", names[0], helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: names[0]}, deleteObject},
+		{"in another namespace", names[1], helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: other, Name: names[1]}, deleteObject},
+		{"cluster-scoped", names[2], helm.ObjectRef{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: ns + "-" + names[2]}, deleteObject},
+		// The watches select by the module label: without it the object
+		// is as good as gone to them, and only an upgrade puts it back.
+		{"module label removed", names[3], helm.ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: names[3]}, unlabel},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			deleteObject(t, tc.lost)
+			tc.lose(t, tc.lost)
 			// The release is reported once the watch has seen the deletion
 			// (an earlier release may be reported again before it).
 			if !waitReported(m, tc.release, 10*time.Second) {
@@ -269,8 +290,8 @@ func TestMissingCostsPerKind(t *testing.T) {
 			if res.Reason != helm.ReasonResourcesMissing || !res.Applied || res.Revision != 2 {
 				t.Errorf("deploy: revision %d reason %s applied %v, want revision 2 resources-missing", res.Revision, res.Reason, res.Applied)
 			}
-			if _, err := getObject(ctx, ns, tc.lost); err != nil {
-				t.Errorf("%s not re-created: %v", tc.lost, err)
+			if got := objectLabels(t, ns, tc.lost)[helm.ModuleLabel]; got != tc.release {
+				t.Errorf("%s not re-created with its module label: %q", tc.lost, got)
 			}
 		})
 	}
