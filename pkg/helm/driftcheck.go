@@ -75,7 +75,9 @@ func (c *Client) lockForDrift(ctx context.Context, release string) (*driftLock, 
 // correct is set and they differ. An initial check (it.initial) of an
 // object whose field managers (current, from the watch; nil when unknown)
 // show that only the operator wrote the fields the manifest sets is
-// skipped without a request (see untouched).
+// skipped without a request, or after reading the live object when fields
+// recorded without children must hold the manifest's values (see
+// untouched).
 func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolicy, correct bool, current metav1.Object) (driftResult, error) {
 	c := l.c
 	if l.manifest == nil {
@@ -86,8 +88,15 @@ func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolic
 		return driftResult{skipped: true}, nil
 	}
 	ignores := mp.ignoredPaths(ObjectRef{Kind: it.key.Kind, Namespace: it.key.Namespace, Name: it.key.Name})
-	if it.initial && current != nil && len(ignores) == 0 && untouched(want, current.GetManagedFields()) {
-		return driftResult{skipped: true}, nil
+	var verify [][]string
+	if it.initial && current != nil && len(ignores) == 0 {
+		ok, paths := untouched(want, current.GetManagedFields())
+		if ok && len(paths) == 0 {
+			return driftResult{skipped: true}, nil
+		}
+		if ok {
+			verify = paths
+		}
 	}
 	res := c.dyn.Resource(it.gvr)
 	get := func() (*unstructured.Unstructured, error) {
@@ -112,6 +121,9 @@ func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolic
 	}
 	if err != nil {
 		return driftResult{}, fmt.Errorf("read live object: %w", err)
+	}
+	if verify != nil && sameAt(want, live.Object, verify) {
+		return driftResult{skipped: true}, nil
 	}
 	ref := ObjectRef{APIVersion: live.GetAPIVersion(), Kind: it.key.Kind, Namespace: it.key.Namespace, Name: it.key.Name}
 	cfg := &unstructured.Unstructured{Object: deepCopyMap(want)}

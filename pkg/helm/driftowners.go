@@ -30,7 +30,8 @@ func helmManager() string {
 // corrector's, manager FieldManager, both to the object itself, not a
 // subresource) own every field the manifest object want sets, so that the
 // object still holds the values of the deployed revision there and a drift
-// check would find nothing.
+// check would find nothing. With verify non-empty, that holds only if the
+// live object has want's values at those paths (see below).
 //
 // It relies on how the API server keeps managedFields: a write by another
 // manager that changes a field takes the field from its owners (Update) or
@@ -43,12 +44,14 @@ func helmManager() string {
 //
 // It answers false whenever it cannot tell: an entry of another API
 // version than the manifest's, a list whose items it cannot match with the
-// keys the API server recorded, a null in the manifest. That includes any
-// non-empty atomic map or list the manifest sets (a Service's selector, a
-// Deployment's, a container's args): the API server records one owned
-// whole as it records a map or keyed list whose entries someone removed,
-// and only the type's schema tells them apart.
-func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) bool {
+// keys the API server recorded, a null in the manifest. A non-empty map or
+// list the manifest sets that the owners record without children is
+// either atomic and owned whole (a Service's selector, a Deployment's) or
+// granular with every entry removed by someone else; only the type's
+// schema tells them apart. Such a field is returned in verify when its
+// path goes through maps only (a container's args, inside a list, is not:
+// false): the value there decides, compared by the caller.
+func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok bool, verify [][]string) {
 	apiVersion, _ := want["apiVersion"].(string)
 	helm := helmManager()
 	var owned []map[string]any
@@ -58,14 +61,37 @@ func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) bool {
 		}
 		var fields map[string]any
 		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
-			return false
+			return false, nil
 		}
 		owned = append(owned, fields)
 	}
 	if len(owned) == 0 {
-		return false
+		return false, nil
 	}
-	return covered(managedPart(want), owned)
+	var c coverage
+	if !c.covered(managedPart(want), owned, []string{}) {
+		return false, nil
+	}
+	return true, c.verify
+}
+
+// sameAt reports whether live has want's values at each of paths (maps
+// only), compared as JSON.
+func sameAt(want, live map[string]any, paths [][]string) bool {
+	want = managedPart(want)
+	for _, p := range paths {
+		w, errW := lookup(want, p)
+		l, errL := lookup(live, p)
+		if errW != nil || errL != nil {
+			return false
+		}
+		a, errA := json.Marshal(w)
+		b, errB := json.Marshal(l)
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			return false
+		}
+	}
+	return true
 }
 
 // managedPart is a manifest object without the fields the API server
@@ -110,16 +136,33 @@ func managedPart(obj map[string]any) map[string]any {
 	return out
 }
 
+// coverage collects, while covered walks a manifest, the paths of fields
+// the owners record without children (see untouched).
+type coverage struct{ verify [][]string }
+
 // covered reports whether the nodes owned (the same place in several
 // managers' FieldsV1 trees, each one owned) cover every field of want.
-func covered(want any, owned []map[string]any) bool {
+// path is want's path through maps from the object's root; nil inside a
+// list, where a field recorded without children is not covered.
+func (c *coverage) covered(want any, owned []map[string]any, path []string) bool {
 	switch w := want.(type) {
 	case nil:
 		return false
 	case map[string]any:
 		for k, v := range w {
 			next := children(owned, "f:"+k)
-			if len(next) == 0 || !covered(v, next) {
+			if len(next) == 0 {
+				return false
+			}
+			var sub []string
+			if path != nil {
+				sub = append(path[:len(path):len(path)], k)
+			}
+			if sub != nil && nonEmpty(v) && childless(next) {
+				c.verify = append(c.verify, sub)
+				continue
+			}
+			if !c.covered(v, next, sub) {
 				return false
 			}
 		}
@@ -130,13 +173,37 @@ func covered(want any, owned []map[string]any) bool {
 		// removed: without the schema, only its items' keys tell.
 		for _, item := range w {
 			next := itemNodes(owned, item)
-			if len(next) == 0 || !covered(item, next) {
+			if len(next) == 0 || !c.covered(item, next, nil) {
 				return false
 			}
 		}
 		return true
 	}
 	return true // a value: its field is owned
+}
+
+// nonEmpty reports whether v is a map or list with entries.
+func nonEmpty(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v) > 0
+	case []any:
+		return len(v) > 0
+	}
+	return false
+}
+
+// childless reports whether none of nodes records a field, item or value
+// under it ("." marks the node itself).
+func childless(nodes []map[string]any) bool {
+	for _, n := range nodes {
+		for k := range n {
+			if k != "." {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // children returns the nodes under key in each of nodes that has it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,10 @@ import (
 
 // driftStartReleases is how many spread releases the start-up tests deploy.
 const driftStartReleases = 6
+
+// spreadWatches are the watches of spread releases: configmaps in ns and
+// other, secrets, serviceaccounts, clusterroles.
+const spreadWatches = 5
 
 // deploySpread deploys driftStartReleases spread releases in a namespace of
 // their own and returns the namespace and the objects of each release.
@@ -49,7 +54,9 @@ func deploySpread(t *testing.T) (ns string, names []string, objects map[string][
 // already), tracks the releases and waits until the checks of the objects
 // found when the watches began are done: every watch synced and no request
 // made for a second.
-func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[string][]helm.ObjectRef) (*helm.Monitor, *driftCounter) {
+// watched is the number of watches (resource types and namespaces) the
+// objects need.
+func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[string][]helm.ObjectRef, watched int) (*helm.Monitor, *driftCounter) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, err := helm.New(log.config(), helm.Config{Namespace: ns, Timeout: time.Minute}, logger)
@@ -67,8 +74,6 @@ func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[str
 	for name, objs := range objects {
 		m.Track(name, objs)
 	}
-	// configmaps in ns and other, secrets, serviceaccounts, clusterroles.
-	const watched = 5
 	poll.Until(t, 50*time.Millisecond, 10*time.Second, "the monitor's watches synced", func() error {
 		if n := m.SyncedWatches(); n != watched {
 			return fmt.Errorf("%d of %d watches synced", n, watched)
@@ -117,7 +122,7 @@ func (l *requestLog) take() []string {
 func TestDriftStartCost(t *testing.T) {
 	ns, names, objects := deploySpread(t)
 	var log requestLog
-	_, obs := startDriftMonitor(t, ns, &log, objects)
+	_, obs := startDriftMonitor(t, ns, &log, objects, spreadWatches)
 	reqs := log.take()
 	dryRuns := 0
 	for _, r := range reqs {
@@ -208,7 +213,7 @@ func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
 	}
 
 	var log requestLog
-	_, obs := startDriftMonitor(t, ns, &log, objects)
+	_, obs := startDriftMonitor(t, ns, &log, objects, spreadWatches)
 	for _, e := range edits {
 		ok, err := e.restored()
 		if err != nil {
@@ -229,5 +234,102 @@ func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
 	if checks, n := obs.counts(); n != len(edits) || checks > 2*len(edits) || dryRuns != checks {
 		t.Errorf("%d corrections, %d checks, %d dry runs; want %d corrections and at most %d checks, each a dry run (the edited objects only)",
 			n, checks, dryRuns, len(edits), 2*len(edits))
+	}
+}
+
+// selectorChart is a Deployment and a Service, whose selectors are atomic:
+// the API server records them owned whole, without children.
+func selectorChart(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "selectors")
+	writeChart(t, dir, map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: selectors\nversion: 0.1.0\n",
+		"templates/objects.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+  labels:
+    app: {{ .Release.Name }}
+spec:
+  replicas: 0
+  selector:
+    matchLabels:
+      app: {{ .Release.Name }}
+  template:
+    metadata:
+      labels:
+        app: {{ .Release.Name }}
+    spec:
+      containers:
+      - name: main
+        image: example.com/main:1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+  labels:
+    app: {{ .Release.Name }}
+spec:
+  selector:
+    app: {{ .Release.Name }}
+  ports:
+  - name: http
+    port: 80
+`,
+	})
+	return dir
+}
+
+// At a warm restart, an object whose fields are all the operator's costs
+// no dry run even when some are recorded without children (a selector,
+// owned whole): the live object is read and holds the manifest's values
+// there. An object changed meanwhile is still corrected: a selector taken
+// by another writer.
+func TestDriftStartAtomicFields(t *testing.T) {
+	ctx := testContext(t)
+	ns := newNamespace(t)
+	dir := selectorChart(t)
+	setup := newClient(t, ns)
+	objects := map[string][]helm.ObjectRef{}
+	var names []string
+	for i := range 3 {
+		name := fmt.Sprintf("sel-%d", i+1)
+		res, err := setup.Deploy(ctx, name, dir, testValues(t, "{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, objects[name] = append(names, name), res.Objects
+	}
+	services := kube().CoreV1().Services(ns)
+	// Another writer's selector: it owns the field now.
+	svc, err := services.Get(ctx, names[0], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Selector = map[string]string{"app": "other"}
+	if _, err := services.Update(ctx, svc, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+
+	var log requestLog
+	_, obs := startDriftMonitor(t, ns, &log, objects, 2) // deployments, services
+	dryRuns := 0
+	for _, r := range log.take() {
+		if strings.HasPrefix(r, "DRYRUN ") {
+			dryRuns++
+		}
+	}
+	got, err := services.Get(ctx, names[0], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Selector["app"] != names[0] {
+		t.Errorf("service %s not corrected: selector %v", names[0], got.Spec.Selector)
+	}
+	// The edited Service is compared (a dry run, again when the watch sees
+	// the correction); the other five objects are not.
+	if checks, n := obs.counts(); n != 1 || dryRuns != checks || checks > 2 {
+		t.Errorf("%d corrections, %d checks, %d dry runs; want 1 correction and at most 2 checks, each a dry run (the edited Service only)", n, checks, dryRuns)
 	}
 }
