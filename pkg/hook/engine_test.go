@@ -184,7 +184,7 @@ kubernetes:
 	}
 	// The watch delivers the object's changes in order: an event wrongly
 	// fired for the annotation comes before the one of the size change.
-	waitFor(t, 10*time.Second, "the size change event", func() bool {
+	waitFor(t, 30*time.Second, "the size change event", func() bool {
 		return eventOf(e, rec.snapshot(), h, `"filterResult":"2"`)
 	})
 	events := rec.snapshot()
@@ -200,13 +200,13 @@ kubernetes:
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "second", Labels: map[string]string{"watch": "me"}}, Data: map[string]string{"size": "9"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the Added event", func() bool {
+	waitFor(t, 30*time.Second, "the Added event", func() bool {
 		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"9"`)
 	})
 	if err := cms.Delete(ctx, "second", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the Deleted event", func() bool {
+	waitFor(t, 30*time.Second, "the Deleted event", func() bool {
 		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Deleted"`, `"filterResult":"9"`)
 	})
 	resync, err := e.Enable(h)
@@ -234,7 +234,7 @@ kubernetes:
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the sentinel's size change event", func() bool {
+	waitFor(t, 30*time.Second, "the sentinel's size change event", func() bool {
 		return eventOf(e, rec.snapshot(), sentinel, `"filterResult":"3"`)
 	})
 	var late []Event
@@ -312,7 +312,7 @@ func TestEngineCompactSynchronizationPages(t *testing.T) {
 	if _, err := testCluster.Client().CoreV1().ConfigMaps(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the Added event of a later object", func() bool {
+	waitFor(t, 30*time.Second, "the Added event of a later object", func() bool {
 		return eventOf(e, rec.snapshot(), h, `"watchEvent":"Added"`, `"filterResult":"late"`)
 	})
 }
@@ -366,7 +366,7 @@ kubernetes:
 	t.Cleanup(func() { e.Disable(h) })
 
 	labels := map[string]string{"module": "demo", "hook": name, "binding": "watched", "queue": "cms", "kind": "ConfigMap"}
-	waitFor(t, 10*time.Second, "a snapshot of 2 objects and two jqFilter runs", func() bool {
+	waitFor(t, 30*time.Second, "a snapshot of 2 objects and two jqFilter runs", func() bool {
 		objects, jqRuns := rec.seen(labels)
 		return objects == 2 && jqRuns >= 2
 	})
