@@ -59,19 +59,12 @@ func coldStart(b *testing.B, w workload, runs int) {
 	var cpu []cpuSeconds
 	for i := range runs {
 		ns := w.namespace(b, fmt.Sprintf("bench-cold-%s-%d", w.name, i+1))
-		stopPerf := func() {}
-		if i == 0 {
-			stopPerf = perf(b, "cold-start-"+w.name, 0)
-		}
-		api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
-		r := w.start(b, ns)
-		at := r.waitReady(b, readyTimeout)
-		stopPerf()
+		r, at, used, api := measuredStart(b, w, ns, "cold-start", i == 0)
 		if all := waitDeployed(b, ns, w.releases, deployedTimeout); all.After(at) {
 			at = all
 		}
-		cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
-		reqs = append(reqs, logAPIRequests(b, api, apiserverMetrics(b)))
+		cpu = append(cpu, used)
+		reqs = append(reqs, logAPIRequests(b, api[0], api[1]))
 		ready = append(ready, at.Sub(r.start).Seconds())
 		if t, ok := r.logTime("operator started"); ok {
 			load = append(load, t.Sub(r.start).Seconds())
@@ -97,6 +90,25 @@ func coldStart(b *testing.B, w workload, runs int) {
 	b.ReportMetric(newStats(revs).median(), "revisions-median")
 	b.ReportMetric(newStats(reqs).median(), "api-requests-median")
 	reportCPU(b, cpu)
+}
+
+// measuredStart starts the operator of w on ns and waits until it is
+// ready (a perf profile named <perfName>-<w.name> of the first start,
+// when profile is set and BENCH_PERF_DIR asks for one). It returns when it
+// was ready, where the start's CPU time went until then, and the API
+// server's metrics before the start and at ready.
+func measuredStart(b *testing.B, w workload, ns, perfName string, profile bool) (*operatorRun, time.Time, cpuSeconds, [2]promText) {
+	b.Helper()
+	stopPerf := func() {}
+	if profile {
+		stopPerf = perf(b, perfName+"-"+w.name, 0)
+	}
+	api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
+	r := w.start(b, ns)
+	at := r.waitReady(b, readyTimeout)
+	stopPerf()
+	used := cpuSince(b, r.op.Pid(), cluster0)
+	return r, at, used, [2]promText{api, apiserverMetrics(b)}
 }
 
 // BenchmarkWarmRestart: the bundle's releases exist and nothing changed;
@@ -141,16 +153,9 @@ func warmRestart(b *testing.B, w workload) {
 	newRevisions := 0
 	for i := range runs {
 		before, _ := releases(b, ns)
-		stopPerf := func() {}
-		if i == 0 {
-			stopPerf = perf(b, "warm-restart-"+w.name, 0)
-		}
-		api, cluster0 := apiserverMetrics(b), controlPlaneTicks()
-		r := w.start(b, ns)
-		at := r.waitReady(b, readyTimeout)
-		stopPerf()
-		cpu = append(cpu, cpuSince(b, r.op.Pid(), cluster0))
-		api2 := apiserverMetrics(b)
+		r, at, used, scrapes := measuredStart(b, w, ns, "warm-restart", i == 0)
+		cpu = append(cpu, used)
+		api, api2 := scrapes[0], scrapes[1]
 		logAPIRequests(b, api, api2)
 		ready = append(ready, at.Sub(r.start).Seconds())
 		gets = append(gets, api2.sum("apiserver_request_total", `verb="GET"`)-api.sum("apiserver_request_total", `verb="GET"`))
