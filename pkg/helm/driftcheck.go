@@ -88,7 +88,7 @@ func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolic
 		return driftResult{skipped: true}, nil
 	}
 	ignores := mp.ignoredPaths(ObjectRef{Kind: it.key.Kind, Namespace: it.key.Namespace, Name: it.key.Name})
-	var verify [][]string
+	var verify []fieldPath
 	if it.initial && current != nil && len(ignores) == 0 {
 		ok, paths := untouched(want, current.GetManagedFields())
 		if ok && len(paths) == 0 {

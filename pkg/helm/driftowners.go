@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/kube"
@@ -48,10 +47,12 @@ func helmManager() string {
 // list the manifest sets that the owners record without children is
 // either atomic and owned whole (a Service's selector, a Deployment's) or
 // granular with every entry removed by someone else; only the type's
-// schema tells them apart. Such a field is returned in verify when its
-// path goes through maps only (a container's args, inside a list, is not:
-// false): the value there decides, compared by the caller.
-func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok bool, verify [][]string) {
+// schema tells them apart. Such a field is returned in verify, with its
+// path through maps and keyed lists (a container's args is under the
+// container's key): the value there decides, compared by the caller (see
+// sameAt). Under a list item without a key (an item of an atomic list or a
+// set) such a field gives false.
+func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok bool, verify []fieldPath) {
 	apiVersion, _ := want["apiVersion"].(string)
 	helm := helmManager()
 	var owned []map[string]any
@@ -69,25 +70,64 @@ func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok boo
 		return false, nil
 	}
 	var c coverage
-	if !c.covered(managedPart(want), owned, []string{}) {
+	if !c.covered(managedPart(want), owned, fieldPath{}) {
 		return false, nil
 	}
 	return true, c.verify
 }
 
-// sameAt reports whether live has want's values at each of paths (maps
-// only), compared as JSON.
-func sameAt(want, live map[string]any, paths [][]string) bool {
+// fieldPath is a field's place in an object: map keys, and for an item
+// of a keyed list the key the API server records it under ("k:" and the
+// key fields as JSON, as in managedFields).
+type fieldPath []string
+
+func (p fieldPath) String() string { return strings.Join(p, ".") }
+
+// at returns the value at p in obj; a "k:" step picks the list item whose
+// key fields have the key's values.
+func (p fieldPath) at(obj map[string]any) (any, bool) {
+	var cur any = obj
+	for _, step := range p {
+		switch node := cur.(type) {
+		case map[string]any:
+			v, ok := node[step]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			key, ok := strings.CutPrefix(step, "k:")
+			if !ok {
+				return nil, false
+			}
+			var found []any
+			for _, item := range node {
+				if m, isMap := item.(map[string]any); isMap && keyMatches(key, m) {
+					found = append(found, m)
+				}
+			}
+			if len(found) != 1 {
+				return nil, false
+			}
+			cur = found[0]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// sameAt reports whether live has want's values at each of paths,
+// compared as JSON.
+func sameAt(want, live map[string]any, paths []fieldPath) bool {
 	want = managedPart(want)
 	for _, p := range paths {
-		w, errW := lookup(want, p)
-		l, errL := lookup(live, p)
-		if errW != nil || errL != nil {
+		w, okW := p.at(want)
+		l, okL := p.at(live)
+		if !okW || !okL {
 			return false
 		}
-		a, errA := json.Marshal(w)
-		b, errB := json.Marshal(l)
-		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		if !sameJSON(w, l) {
 			return false
 		}
 	}
@@ -138,13 +178,13 @@ func managedPart(obj map[string]any) map[string]any {
 
 // coverage collects, while covered walks a manifest, the paths of fields
 // the owners record without children (see untouched).
-type coverage struct{ verify [][]string }
+type coverage struct{ verify []fieldPath }
 
 // covered reports whether the nodes owned (the same place in several
 // managers' FieldsV1 trees, each one owned) cover every field of want.
-// path is want's path through maps from the object's root; nil inside a
-// list, where a field recorded without children is not covered.
-func (c *coverage) covered(want any, owned []map[string]any, path []string) bool {
+// path is want's place in the object; nil under an item of a list without
+// keys, where a field recorded without children is not covered.
+func (c *coverage) covered(want any, owned []map[string]any, path fieldPath) bool {
 	switch w := want.(type) {
 	case nil:
 		return false
@@ -154,10 +194,7 @@ func (c *coverage) covered(want any, owned []map[string]any, path []string) bool
 			if len(next) == 0 {
 				return false
 			}
-			var sub []string
-			if path != nil {
-				sub = append(path[:len(path):len(path)], k)
-			}
+			sub := path.then(k)
 			if sub != nil && nonEmpty(v) && childless(next) {
 				c.verify = append(c.verify, sub)
 				continue
@@ -172,14 +209,26 @@ func (c *coverage) covered(want any, owned []map[string]any, path []string) bool
 		// children, but so is a keyed list whose items someone else
 		// removed: without the schema, only its items' keys tell.
 		for _, item := range w {
-			next := itemNodes(owned, item)
-			if len(next) == 0 || !c.covered(item, next, nil) {
+			key, next := itemNodes(owned, item)
+			var sub fieldPath
+			if strings.HasPrefix(key, "k:") {
+				sub = path.then(key)
+			}
+			if len(next) == 0 || !c.covered(item, next, sub) {
 				return false
 			}
 		}
 		return true
 	}
 	return true // a value: its field is owned
+}
+
+// then is p and one more step; nil stays nil.
+func (p fieldPath) then(step string) fieldPath {
+	if p == nil {
+		return nil
+	}
+	return append(p[:len(p):len(p)], step)
 }
 
 // nonEmpty reports whether v is a map or list with entries.
@@ -217,19 +266,19 @@ func children(nodes []map[string]any, key string) []map[string]any {
 	return out
 }
 
-// itemNodes returns the nodes of a list item: "v:<value>" for a value in
+// itemNodes returns the key and the nodes of a list item: "v:<value>" for a value in
 // a set, "k:<keys>" for an object in a keyed list. An object matches a key
 // when each key field it sets, at least one, has the key's value (one it
 // leaves out, a Service port's protocol say, is defaulted); it must match
 // exactly one key.
-func itemNodes(nodes []map[string]any, item any) []map[string]any {
+func itemNodes(nodes []map[string]any, item any) (key string, found []map[string]any) {
 	obj, isObject := item.(map[string]any)
 	if !isObject {
 		v, err := json.Marshal(item)
 		if err != nil {
-			return nil
+			return "", nil
 		}
-		return children(nodes, "v:"+string(v))
+		return "v:" + string(v), children(nodes, "v:"+string(v))
 	}
 	var match string
 	for _, n := range nodes {
@@ -238,15 +287,15 @@ func itemNodes(nodes []map[string]any, item any) []map[string]any {
 				continue
 			}
 			if match != "" {
-				return nil
+				return "", nil
 			}
 			match = k
 		}
 	}
 	if match == "" {
-		return nil
+		return "", nil
 	}
-	return children(nodes, match)
+	return match, children(nodes, match)
 }
 
 // keyMatches reports whether obj has the values of the JSON object key in
@@ -261,7 +310,7 @@ func keyMatches(key string, obj map[string]any) bool {
 	set := 0
 	for f, v := range fields {
 		got, ok := obj[f]
-		if ok && !reflect.DeepEqual(got, v) {
+		if ok && !sameJSON(got, v) {
 			return false
 		}
 		if ok {
@@ -269,4 +318,13 @@ func keyMatches(key string, obj map[string]any) bool {
 		}
 	}
 	return set > 0
+}
+
+// sameJSON reports whether a and b encode to the same JSON: a number
+// decoded as json.Number (a manifest) equals the same number decoded as
+// int64 or float64 (a live object).
+func sameJSON(a, b any) bool {
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && bytes.Equal(x, y)
 }

@@ -86,8 +86,14 @@ func TestUntouched(t *testing.T) {
 		}, []metav1.ManagedFieldsEntry{
 			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:metadata":{"f:labels":{".":{}}}}`),
 		}, true, "metadata.labels"},
-		{"an atomic list inside a list item", deploymentWithArgs, []metav1.ManagedFieldsEntry{
+		{"an atomic list inside a keyed list's item", deploymentWithArgs, []metav1.ManagedFieldsEntry{
 			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{".":{},"f:args":{},"f:name":{}}}}}}}`),
+		}, true, `spec.template.spec.containers.k:{"name":"web"}.args`},
+		{"an atomic map inside a set's item", map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web"},
+			"spec": map[string]any{"items": []any{map[string]any{"selector": map[string]any{"app": "web"}}}},
+		}, []metav1.ManagedFieldsEntry{
+			entry(helm, metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:items":{"v:{\"selector\":{\"app\":\"web\"}}":{}}}}`),
 		}, false, ""},
 		{"an empty list", map[string]any{
 			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "r"}, "rules": []any{},
@@ -111,7 +117,7 @@ func TestUntouched(t *testing.T) {
 			got, verify := untouched(tt.want, tt.entries)
 			var paths []string
 			for _, p := range verify {
-				paths = append(paths, strings.Join(p, "."))
+				paths = append(paths, p.String())
 			}
 			slices.Sort(paths)
 			if got != tt.ok || strings.Join(paths, ",") != tt.verify {
@@ -124,19 +130,27 @@ func TestUntouched(t *testing.T) {
 func TestSameAt(t *testing.T) {
 	want := map[string]any{
 		"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "web"},
-		"spec": map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{map[string]any{"port": json.Number("80")}}},
+		"spec": map[string]any{
+			"selector": map[string]any{"app": "web"},
+			"ports":    []any{map[string]any{"port": json.Number("80"), "args": []any{"-v"}}},
+		},
 	}
-	paths := [][]string{{"spec", "selector"}, {"spec", "ports"}}
+	paths := []fieldPath{{"spec", "selector"}, {"spec", "ports", `k:{"port":80,"protocol":"TCP"}`, "args"}}
+	port := func(args ...any) map[string]any {
+		return map[string]any{"port": int64(80), "protocol": "TCP", "args": args}
+	}
 	tests := []struct {
 		name string
 		spec map[string]any
 		same bool
 	}{
-		{"same values, numbers decoded differently", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{map[string]any{"port": int64(80)}}}, true},
-		{"a map emptied", map[string]any{"selector": map[string]any{}, "ports": []any{map[string]any{"port": int64(80)}}}, false},
-		{"a map gone", map[string]any{"ports": []any{map[string]any{"port": int64(80)}}}, false},
-		{"another value", map[string]any{"selector": map[string]any{"app": "other"}, "ports": []any{map[string]any{"port": int64(80)}}}, false},
-		{"a list item defaulted by the API server", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{map[string]any{"port": int64(80), "protocol": "TCP"}}}, false},
+		{"same values, numbers decoded differently, a key field defaulted", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{port("-v")}}, true},
+		{"a map emptied", map[string]any{"selector": map[string]any{}, "ports": []any{port("-v")}}, false},
+		{"a map gone", map[string]any{"ports": []any{port("-v")}}, false},
+		{"another value", map[string]any{"selector": map[string]any{"app": "other"}, "ports": []any{port("-v")}}, false},
+		{"another value in a keyed list's item", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{port("-v", "-x")}}, false},
+		{"the keyed item gone", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{}}, false},
+		{"the key matching two items", map[string]any{"selector": map[string]any{"app": "web"}, "ports": []any{port("-v"), port("-v")}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -237,8 +237,9 @@ func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
 	}
 }
 
-// selectorChart is a Deployment and a Service, whose selectors are atomic:
-// the API server records them owned whole, without children.
+// selectorChart is a Deployment and a Service, whose selectors are atomic
+// (and so are a container's args and envFrom): the API server records them
+// owned whole, without children.
 func selectorChart(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "selectors")
@@ -263,6 +264,10 @@ spec:
       containers:
       - name: main
         image: example.com/main:1
+        args: [--port=80]
+        envFrom:
+        - configMapRef:
+            name: {{ .Release.Name }}
 ---
 apiVersion: v1
 kind: Service
@@ -282,10 +287,10 @@ spec:
 }
 
 // At a warm restart, an object whose fields are all the operator's costs
-// no dry run even when some are recorded without children (a selector,
-// owned whole): the live object is read and holds the manifest's values
-// there. An object changed meanwhile is still corrected: a selector taken
-// by another writer.
+// no dry run even when some are recorded without children (a selector, a
+// container's args, owned whole): the live object is read and holds the
+// manifest's values there. Objects changed meanwhile are still corrected:
+// a selector and a container's args taken by another writer.
 func TestDriftStartAtomicFields(t *testing.T) {
 	ctx := testContext(t)
 	ns := newNamespace(t)
@@ -312,6 +317,15 @@ func TestDriftStartAtomicFields(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	deployments := kube().AppsV1().Deployments(ns)
+	d, err := deployments.Get(ctx, names[1], metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.Containers[0].Args = []string{"--port=81"}
+	if _, err := deployments.Update(ctx, d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
 	var log requestLog
 	_, obs := startDriftMonitor(t, ns, &log, objects, 2) // deployments, services
 	dryRuns := 0
@@ -327,9 +341,15 @@ func TestDriftStartAtomicFields(t *testing.T) {
 	if got.Spec.Selector["app"] != names[0] {
 		t.Errorf("service %s not corrected: selector %v", names[0], got.Spec.Selector)
 	}
-	// The edited Service is compared (a dry run, again when the watch sees
-	// the correction); the other five objects are not.
-	if checks, n := obs.counts(); n != 1 || dryRuns != checks || checks > 2 {
-		t.Errorf("%d corrections, %d checks, %d dry runs; want 1 correction and at most 2 checks, each a dry run (the edited Service only)", n, checks, dryRuns)
+	if d, err = deployments.Get(ctx, names[1], metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if args := d.Spec.Template.Spec.Containers[0].Args; len(args) != 1 || args[0] != "--port=80" {
+		t.Errorf("deployment %s not corrected: args %v", names[1], args)
+	}
+	// The two edited objects are compared (a dry run each, again when the
+	// watch sees the correction); the other four are not.
+	if checks, n := obs.counts(); n != 2 || dryRuns != checks || checks > 4 {
+		t.Errorf("%d corrections, %d checks, %d dry runs; want 2 corrections and at most 4 checks, each a dry run (the edited objects only)", n, checks, dryRuns)
 	}
 }
