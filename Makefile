@@ -29,7 +29,7 @@ test-e2e: tools ## end-to-end tests only (operator process against the local clu
 # Packages with benchmarks: the others' TestMain would start a control plane for nothing.
 BENCH_PKGS = $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' '^func Benchmark' cmd pkg test))))
 
-bench: tools ## benchmarks, one package at a time (about 25 min on 2 cores); figures in docs/performance.md
+bench: tools ## benchmarks, one package at a time (about 30 min on 2 cores); figures in docs/performance.md
 	$(GO) test -p 1 -count=1 -run '^$$' -bench . -benchmem -timeout 60m $(BENCH_PKGS)
 	@test/check-no-strays.sh
 
