@@ -41,8 +41,9 @@ func helmManager() string {
 // under the operator's own manager names, or one that rewrites
 // metadata.managedFields, goes unseen; both are deliberate.
 //
-// It answers false whenever it cannot tell: an entry of another API
-// version than the manifest's, a list whose items it cannot match with the
+// It answers false whenever it cannot tell: another manager's stringData
+// in a Secret (the API server writes it to data, leaving data's owners as
+// they were), an entry of another API version than the manifest's, a list whose items it cannot match with the
 // keys the API server recorded, a null in the manifest. A non-empty map or
 // list the manifest sets that the owners record without children is
 // either atomic and owned whole (a Service's selector, a Deployment's) or
@@ -54,10 +55,20 @@ func helmManager() string {
 // set) such a field gives false.
 func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok bool, verify []fieldPath) {
 	apiVersion, _ := want["apiVersion"].(string)
+	secret := apiVersion == "v1" && want["kind"] == "Secret"
 	helm := helmManager()
 	var owned []map[string]any
 	for _, e := range entries {
-		if e.Subresource != "" || (e.Manager != helm && e.Manager != FieldManager) || e.APIVersion != apiVersion || e.FieldsV1 == nil {
+		if e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		ours := e.Manager == helm || e.Manager == FieldManager
+		if !ours && secret && bytes.Contains(e.FieldsV1.Raw, []byte(`"f:stringData"`)) {
+			// The API server writes stringData to data but records the
+			// writer as owning stringData: data's owners stay as they were.
+			return false, nil
+		}
+		if !ours || e.APIVersion != apiVersion {
 			continue
 		}
 		var fields map[string]any

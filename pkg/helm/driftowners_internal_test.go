@@ -66,6 +66,12 @@ func TestUntouched(t *testing.T) {
 		}, []metav1.ManagedFieldsEntry{
 			{Manager: helm, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{".":{},"f:key":{}}}`)}},
 		}, true, ""},
+		{"secret stringData written by another manager", map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"}, "stringData": map[string]any{"key": "value"},
+		}, []metav1.ManagedFieldsEntry{
+			{Manager: helm, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:data":{".":{},"f:key":{}}}`)}},
+			{Manager: "other", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "v1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:stringData":{"f:key":{}}}`)}},
+		}, false, ""},
 		{"a set of values", map[string]any{
 			"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "web", "finalizers": []any{"example.com/a"}},
 		}, []metav1.ManagedFieldsEntry{

@@ -148,9 +148,10 @@ func TestDriftStartCost(t *testing.T) {
 
 // Objects changed while no operator ran are corrected when the watches
 // begin: a changed value (its writer owns the field now), one forced by
-// another server-side apply, and a removed label (a removal leaves its
-// writer owning nothing, so not listed among the field managers); the
-// other objects cost no dry run.
+// another server-side apply, a Secret's stringData forced by another apply
+// (the API server writes it to data but records it as stringData), and a
+// removed label (a removal leaves its writer owning nothing, so not listed
+// among the field managers); the other objects cost no dry run.
 func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
 	ns, names, objects := deploySpread(t)
 	ctx := testContext(t)
@@ -187,6 +188,18 @@ func TestDriftStartCorrectsEditsMadeBefore(t *testing.T) {
 			restored: func() (bool, error) {
 				r, err := roles.Get(ctx, ns+"-"+names[1], metav1.GetOptions{})
 				return err == nil && len(r.Rules) == 0, err
+			},
+		},
+		{
+			name: "secret stringData forced by another apply (written to data, owned as stringData)",
+			edit: func() error {
+				patch := fmt.Sprintf(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":%q},"stringData":{"key":"edited"}}`, names[3])
+				_, err := secrets.Patch(ctx, names[3], types.ApplyPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "other", Force: ptr.To(true)})
+				return err
+			},
+			restored: func() (bool, error) {
+				s, err := secrets.Get(ctx, names[3], metav1.GetOptions{})
+				return err == nil && string(s.Data["key"]) == "value", err
 			},
 		},
 		{
