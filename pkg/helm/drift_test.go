@@ -3,15 +3,18 @@ package helm_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 
 	"github.com/seedops/addon-operator/pkg/helm"
 	"github.com/seedops/addon-operator/test/poll"
@@ -74,9 +77,19 @@ const echoValues = "echoServer: {replicas: 1, port: 8080, greeting: hello, tag: 
 // watches began are done.
 func newDriftEnv(t *testing.T, policy helm.DriftPolicy) *driftEnv {
 	t.Helper()
+	return newDriftEnvWith(t, policy, testCluster.Config)
+}
+
+// newDriftEnvWith is newDriftEnv with the Helm client's requests sent
+// through cfg.
+func newDriftEnvWith(t *testing.T, policy helm.DriftPolicy, cfg *rest.Config) *driftEnv {
+	t.Helper()
 	ctx := testContext(t)
 	ns := newNamespace(t)
-	c := newClient(t, ns)
+	c, err := helm.New(cfg, helm.Config{Namespace: ns, Timeout: time.Minute}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := c.Deploy(ctx, "echo-server", moduleDir("010-echo-server"), testValues(t, echoValues))
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +213,42 @@ func TestDriftCorrected(t *testing.T) {
 				t.Errorf("drift reported after a correction: %+v", d)
 			}
 		})
+	}
+}
+
+// A write by someone else between a check's read of the object and its
+// dry run is not taken for drift: the check reads the object again until
+// the dry run was made on the version it read (a controller writing the
+// Deployment's revision annotation right after a correction did that).
+func TestDriftCheckRacedByAnotherWrite(t *testing.T) {
+	var armed atomic.Bool
+	cfg := rest.CopyConfig(testCluster.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Query().Get("dryRun") != "" && strings.HasSuffix(r.URL.Path, "/deployments/echo-server") && armed.CompareAndSwap(true, false) {
+				ns := strings.Split(r.URL.Path, "/")[5] // /apis/apps/v1/namespaces/<ns>/deployments/echo-server
+				patch := `{"metadata":{"annotations":{"example.com/between":"read-and-dry-run"}}}`
+				if _, err := kube().AppsV1().Deployments(ns).Patch(r.Context(), "echo-server", types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "other"}); err != nil {
+					t.Errorf("the racing write: %v", err)
+				}
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	e := newDriftEnvWith(t, helm.DriftPolicy{}, cfg)
+	_, before := e.obs.counts()
+	armed.Store(true)
+	e.edit(func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "evil:1" })
+	e.waitDeployment("image restored", func(d *appsv1.Deployment) bool { return image(d) == chartImage })
+	_, after := e.obs.settled(t)
+	if armed.Load() {
+		t.Fatal("no dry run was raced")
+	}
+	e.obs.mu.Lock()
+	got := slices.Clone(e.obs.corrections[before:])
+	e.obs.mu.Unlock()
+	if after != before+1 || !slices.Equal(got[0].Paths, []string{"/spec/template/spec/containers/0/image"}) {
+		t.Errorf("corrections %+v, want one naming only the image", got)
 	}
 }
 

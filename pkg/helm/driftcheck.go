@@ -115,28 +115,38 @@ func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolic
 		}
 		return res.Namespace(it.key.Namespace).Apply(ctx, it.key.Name, cfg, opts)
 	}
-	live, err := get()
-	if apierrors.IsNotFound(err) {
-		return driftResult{skipped: true}, nil
-	}
-	if err != nil {
-		return driftResult{}, fmt.Errorf("read live object: %w", err)
-	}
-	if verify != nil && sameAt(want, live.Object, verify) {
-		return driftResult{skipped: true}, nil
+	// The dry run merges the manifest into the object as it is then; a
+	// write between the read and the dry run (a controller's) would show
+	// as a difference. The dry run's result carries the resourceVersion it
+	// was made on: read again until they match, a few times at most.
+	var live, dry, cfg *unstructured.Unstructured
+	for attempt := 1; ; attempt++ {
+		var err error
+		live, err = get()
+		if apierrors.IsNotFound(err) {
+			return driftResult{skipped: true}, nil
+		}
+		if err != nil {
+			return driftResult{}, fmt.Errorf("read live object: %w", err)
+		}
+		if verify != nil && sameAt(want, live.Object, verify) {
+			return driftResult{skipped: true}, nil
+		}
+		cfg = &unstructured.Unstructured{Object: deepCopyMap(want)}
+		if it.key.Namespace != "" {
+			cfg.SetNamespace(it.key.Namespace)
+		}
+		for _, tokens := range ignores {
+			keepLive(cfg.Object, live.Object, tokens)
+		}
+		if dry, err = apply(cfg, true); err != nil {
+			return driftResult{}, fmt.Errorf("server-side apply dry run: %w", err)
+		}
+		if dry.GetResourceVersion() == live.GetResourceVersion() || attempt == driftReads {
+			break
+		}
 	}
 	ref := ObjectRef{APIVersion: live.GetAPIVersion(), Kind: it.key.Kind, Namespace: it.key.Namespace, Name: it.key.Name}
-	cfg := &unstructured.Unstructured{Object: deepCopyMap(want)}
-	if it.key.Namespace != "" {
-		cfg.SetNamespace(it.key.Namespace)
-	}
-	for _, tokens := range ignores {
-		keepLive(cfg.Object, live.Object, tokens)
-	}
-	dry, err := apply(cfg, true)
-	if err != nil {
-		return driftResult{}, fmt.Errorf("server-side apply dry run: %w", err)
-	}
 	out := driftResult{uid: string(live.GetUID())}
 	out.drift = DriftObject{Object: ref, Revision: l.manifest.revision}
 	a, b := comparable(live.Object), comparable(dry.Object)
@@ -155,6 +165,10 @@ func (l *driftLock) check(ctx context.Context, it driftItem, mp ModuleDriftPolic
 	out.corrected = true
 	return out, nil
 }
+
+// driftReads is how many times a check reads an object that keeps changing
+// between its read and its dry run before it compares them anyway.
+const driftReads = 3
 
 // deployedManifest returns the objects of the release's latest revision
 // when it is deployed; nil otherwise (no release, an operation under way
