@@ -361,8 +361,10 @@ func TestDriftStartAtomicFields(t *testing.T) {
 		t.Errorf("deployment %s not corrected: args %v", names[1], args)
 	}
 	// The two edited objects are compared (a dry run each, again when the
-	// watch sees the correction); the other four are not.
-	if checks, n := obs.counts(); n != 2 || dryRuns != checks || checks > 4 {
-		t.Errorf("%d corrections, %d checks, %d dry runs; want 2 corrections and at most 4 checks, each a dry run (the edited objects only)", n, checks, dryRuns)
+	// watch sees the correction); the other four are not. The
+	// controller-manager writing the corrected Deployment may make a check
+	// read it again: up to 3 dry runs a check.
+	if checks, n := obs.counts(); n != 2 || dryRuns < checks || dryRuns > 3*checks || checks > 4 {
+		t.Errorf("%d corrections, %d checks, %d dry runs; want 2 corrections and at most 4 checks, each 1 to 3 dry runs (the edited objects only)", n, checks, dryRuns)
 	}
 }
