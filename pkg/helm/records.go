@@ -20,7 +20,9 @@ import (
 // first read lists them once and later reads of the release's records are
 // answered from that list and from what the operation itself wrote since:
 // nothing else writes the operator's releases while it holds the lock.
-// Reads and writes of other releases go to the API server as before.
+// Reads and writes of other releases, and reads of one record by its key
+// (no install, upgrade or uninstall makes them), go to the API server as
+// before.
 type releaseRecords struct {
 	*driver.Secrets
 	name string
@@ -100,23 +102,6 @@ func (r *releaseRecords) ours(key string) bool {
 	return err == nil
 }
 
-// Get answers from the listed records once they are listed.
-func (r *releaseRecords) Get(key string) (*release.Release, error) {
-	r.mu.Lock()
-	if r.loaded && r.ours(key) {
-		defer r.mu.Unlock()
-		rec, ok := r.recs[key]
-		if !ok {
-			return nil, driver.ErrReleaseNotFound
-		}
-		out := copyRecord(rec)
-		out.Labels = filterRecordLabels(rec.Labels)
-		return out, nil
-	}
-	r.mu.Unlock()
-	return r.Secrets.Get(key)
-}
-
 // Create writes the record and remembers it.
 func (r *releaseRecords) Create(key string, rls *release.Release) error {
 	if err := r.Secrets.Create(key, rls); err != nil {
@@ -178,18 +163,4 @@ func copyRecord(rls *release.Release) *release.Release {
 	}
 	out.Labels = maps.Clone(rls.Labels)
 	return &out
-}
-
-// filterRecordLabels drops the labels the secrets driver sets itself, as
-// its Get does.
-func filterRecordLabels(labels map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range labels {
-		switch k {
-		case "name", "owner", "status", "version", "createdAt", "modifiedAt":
-		default:
-			out[k] = v
-		}
-	}
-	return out
 }
