@@ -453,7 +453,7 @@ func (m *Monitor) checkDrift(ctx context.Context, l *driftLock, it driftItem, mp
 	correct := mp.Mode == DriftCorrect && !paused
 	var current metav1.Object
 	if it.initial {
-		current = m.current(it)
+		current, _ = m.stored(it.gvr, it.key.Namespace, it.key.Name)
 	}
 	res, err := l.check(ctx, it, mp, correct, current)
 	switch {
@@ -494,30 +494,6 @@ func (m *Monitor) checkDrift(ctx context.Context, l *driftLock, it driftItem, mp
 			}
 		})
 	}
-}
-
-// current returns the metadata of the object of it that its type's watch
-// holds; nil when it holds none.
-func (m *Monitor) current(it driftItem) metav1.Object {
-	m.mu.Lock()
-	w := m.watches[watchKey{it.gvr, it.key.Namespace}]
-	m.mu.Unlock()
-	if w == nil {
-		return nil
-	}
-	key := it.key.Name
-	if it.key.Namespace != "" {
-		key = it.key.Namespace + "/" + it.key.Name
-	}
-	obj, exists, err := w.store.GetByKey(key)
-	if err != nil || !exists {
-		return nil
-	}
-	acc, err := meta.Accessor(obj)
-	if err != nil {
-		return nil
-	}
-	return acc
 }
 
 // tracks reports whether the object of it is tracked for its release.

@@ -3,6 +3,7 @@ package helm_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -82,6 +83,21 @@ func newDriftEnv(t *testing.T, policy helm.DriftPolicy) *driftEnv {
 
 // newDriftEnvWith is newDriftEnv with the Helm client's requests sent
 // through cfg.
+// startDriftWatch runs a Monitor checking drift through c under policy
+// until the test ends. log may be nil.
+func startDriftWatch(t *testing.T, c *helm.Client, policy helm.DriftPolicy, log *slog.Logger) (*helm.Monitor, *driftCounter) {
+	t.Helper()
+	m, err := helm.NewMonitor(testCluster.Config, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &driftCounter{}
+	m.WatchDrift(c, obs)
+	m.SetDriftPolicy(policy)
+	runMonitor(t, m)
+	return m, obs
+}
+
 func newDriftEnvWith(t *testing.T, policy helm.DriftPolicy, cfg *rest.Config) *driftEnv {
 	t.Helper()
 	ctx := testContext(t)
@@ -94,22 +110,7 @@ func newDriftEnvWith(t *testing.T, policy helm.DriftPolicy, cfg *rest.Config) *d
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := helm.NewMonitor(testCluster.Config, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := &driftCounter{}
-	m.WatchDrift(c, obs)
-	m.SetDriftPolicy(policy)
-	mctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Start(mctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("monitor: %v", err)
-		}
-	})
+	m, obs := startDriftWatch(t, c, policy, nil)
 	m.Track("echo-server", res.Objects)
 	e := &driftEnv{t: t, ns: ns, c: c, m: m, obs: obs}
 	// Every object of the release is checked once when its type's watch

@@ -63,14 +63,7 @@ func startDriftMonitor(t *testing.T, ns string, log *requestLog, objects map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := helm.NewMonitor(testCluster.Config, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := &driftCounter{}
-	m.WatchDrift(c, obs)
-	m.SetDriftPolicy(helm.DriftPolicy{})
-	runMonitor(t, m)
+	m, obs := startDriftWatch(t, c, helm.DriftPolicy{}, logger)
 	for name, objs := range objects {
 		m.Track(name, objs)
 	}

@@ -417,18 +417,33 @@ func (m *Monitor) watch(k watchKey, gk schema.GroupKind) *typeWatch {
 // not watched there, the watch has not listed yet, or the object lacks
 // ModuleLabel or does not exist. Safe to call concurrently.
 func (m *Monitor) holds(gvr schema.GroupVersionResource, namespace, name string) bool {
+	obj, synced := m.stored(gvr, namespace, name)
+	return synced && obj != nil
+}
+
+// stored returns the metadata the watch of gvr in namespace holds of the
+// object name (nil: none, or no such watch) and whether that watch has
+// synced.
+func (m *Monitor) stored(gvr schema.GroupVersionResource, namespace, name string) (obj metav1.Object, synced bool) {
 	m.mu.Lock()
 	w := m.watches[watchKey{gvr, namespace}]
 	m.mu.Unlock()
-	if w == nil || !w.synced() {
-		return false
+	if w == nil {
+		return nil, false
 	}
 	key := name
 	if namespace != "" {
 		key = namespace + "/" + name
 	}
-	_, exists, err := w.store.GetByKey(key)
-	return err == nil && exists
+	item, exists, err := w.store.GetByKey(key)
+	if err != nil || !exists {
+		return nil, w.synced()
+	}
+	acc, err := meta.Accessor(item)
+	if err != nil {
+		return nil, w.synced()
+	}
+	return acc, w.synced()
 }
 
 // deleted reports the release of a deleted object it tracks.
