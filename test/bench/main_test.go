@@ -448,17 +448,20 @@ func reportCPU(b *testing.B, cpu []cpuSeconds) {
 	b.ReportMetric(newStats(hooks).median()/float64(runtime.NumCPU()), "hooks-floor-s")
 }
 
+// requestLabels are the labels of apiserver_request_total that
+// apiRequests groups by.
+var requestLabels = regexp.MustCompile(`[{,](dry_run|resource|subresource|verb)="([^"]*)"`)
+
 // apiRequests sums apiserver_request_total by verb and resource (a dry
 // run's verb is DRYRUN-<verb>).
 func (p promText) apiRequests() map[string]float64 {
 	out := map[string]float64{}
-	re := regexp.MustCompile(`[{,](dry_run|resource|subresource|verb)="([^"]*)"`)
 	for _, line := range strings.Split(string(p), "\n") {
 		if !strings.HasPrefix(line, "apiserver_request_total{") {
 			continue
 		}
 		var verb, resource, sub, dry string
-		for _, m := range re.FindAllStringSubmatch(line, -1) {
+		for _, m := range requestLabels.FindAllStringSubmatch(line, -1) {
 			switch m[1] {
 			case "verb":
 				verb = m[2]
