@@ -43,8 +43,9 @@ func helmManager() string {
 //
 // It answers false whenever it cannot tell: another manager's stringData
 // in a Secret (the API server writes it to data, leaving data's owners as
-// they were), an entry of another API version than the manifest's, a list whose items it cannot match with the
-// keys the API server recorded, a null in the manifest. A non-empty map or
+// they were), an entry of another API version than the manifest's, a list
+// whose items it cannot match with the keys the API server recorded, a
+// null in the manifest. A non-empty map or
 // list the manifest sets that the owners record without children is
 // either atomic and owned whole (a Service's selector, a Deployment's) or
 // granular with every entry removed by someone else; only the type's
@@ -91,8 +92,6 @@ func untouched(want map[string]any, entries []metav1.ManagedFieldsEntry) (ok boo
 // of a keyed list the key the API server records it under ("k:" and the
 // key fields as JSON, as in managedFields).
 type fieldPath []string
-
-func (p fieldPath) String() string { return strings.Join(p, ".") }
 
 // at returns the value at p in obj; a "k:" step picks the list item whose
 // key fields have the key's values.

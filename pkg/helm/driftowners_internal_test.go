@@ -123,7 +123,7 @@ func TestUntouched(t *testing.T) {
 			got, verify := untouched(tt.want, tt.entries)
 			var paths []string
 			for _, p := range verify {
-				paths = append(paths, p.String())
+				paths = append(paths, strings.Join(p, "."))
 			}
 			slices.Sort(paths)
 			if got != tt.ok || strings.Join(paths, ",") != tt.verify {

@@ -415,9 +415,7 @@ func controlPlaneTicks() int64 {
 // cpuSeconds is where one operator run's CPU time went, in seconds: the
 // operator itself, the processes it waited for (hook runs and `--config`
 // runs with their children: /proc's cutime and cstime) and the control
-// plane. floor is hooks spread perfectly over every CPU: no start of this
-// bundle can be ready sooner on this machine, whatever the operator does,
-// because the hooks must run.
+// plane.
 type cpuSeconds struct{ operator, hooks, cluster float64 }
 
 // cpuSince reads the operator's CPU times and the control plane's since
@@ -436,7 +434,9 @@ func cpuSince(b *testing.B, pid int, cluster0 int64) cpuSeconds {
 }
 
 // reportCPU reports the medians of cpu as operator-cpu-s, hooks-cpu-s,
-// cluster-cpu-s and hooks-floor-s (hooks-cpu-s / the number of CPUs).
+// cluster-cpu-s and hooks-floor-s: hooks-cpu-s spread perfectly over every
+// CPU, sooner than which no start of the bundle can be ready on this
+// machine, whatever the operator does, because the hooks must run.
 func reportCPU(b *testing.B, cpu []cpuSeconds) {
 	var op, hooks, cl []float64
 	for _, c := range cpu {
